@@ -1,0 +1,377 @@
+"""Command line: parse arguments, call one library function, format the result. No logic lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .checker import Checker
+from .config import load_config
+from .errors import BreachwatchError
+from .ingest import IngestOptions
+from .models import VERIFICATION_STATUSES, Breach, CheckResult, IngestReport
+from .services import Services
+from .synth import SynthOptions, parse_mix, synthesize
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn errors a user can cause into one clear line and exit code 1; Ctrl-C into exit 130."""
+    try:
+        yield
+    except BreachwatchError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was changed")
+        sys.exit(130)
+
+
+def _services(ctx: click.Context) -> Services:
+    services: Services = ctx.obj
+    return services
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory (catalog, index, secret key). Default: $BREACHWATCH_HOME or ./breachwatch-data.")
+@click.version_option(__version__, prog_name="breachwatch")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """breachwatch: load leaked phone-number dumps as keyed hashes and check numbers against them."""
+    ctx.obj = Services(load_config(home=home))
+    ctx.call_on_close(ctx.obj.close)
+
+
+# ---------------------------------------------------------------------------------------------- synth
+
+@main.command()
+@click.option("--rows", type=click.IntRange(min=1), required=True, help="Number of rows to generate.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file: .csv, .tsv, .jsonl or .txt, optionally .gz.")
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the ground truth (every number, its region, status and data classes) here.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same dump).")
+@click.option("--countries", default=None,
+              help="Country weights, e.g. 'EG=45,US=32,MY=12'. Default: the claimed 2022 mix over 84 countries.")
+def synth(rows: int, out: Path, truth: Path | None, seed: int, countries: str | None) -> None:
+    """Generate a realistic fake dump with known ground truth (never use real leaked data)."""
+    with _user_errors():
+        try:
+            mix = parse_mix(countries) if countries else None
+            summary = synthesize(SynthOptions(rows=rows, out=out, truth=truth, seed=seed, countries=mix))
+        except ValueError as exc:
+            raise BreachwatchError(str(exc)) from None
+    console.print(f"wrote {summary.rows:,} rows to {out}: {summary.unique_numbers:,} unique numbers, "
+              f"{summary.duplicate_rows:,} duplicate rows, {summary.junk_rows:,} junk rows, "
+              f"{len(summary.countries)} countries" + (f"; truth in {truth}" if truth else ""))
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BreachwatchError(f"--date {value!r} is not a date in YYYY-MM-DD form") from None
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--breach", "breach_name", required=True, help="Short name of the breach (letters, digits, . _ -).")
+@click.option("--title", default=None, help="Human title (default: the name).")
+@click.option("--date", "breach_date", default=None, help="Date of the breach, YYYY-MM-DD.")
+@click.option("--description", default="", help="What the breach is and where it came from.")
+@click.option("--default-region", default=None, help="ISO region for numbers in national format (e.g. BE).")
+@click.option("--phone-column", default=None, help="Column with the numbers (JSON: dotted path, user.phone).")
+@click.option("--country-column", default=None, help="Column with each row's ISO region, used as a hint.")
+@click.option("--encoding", default=None, help="Text encoding if not UTF-8 (e.g. latin-1, utf-16).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "jsonl", "txt"]), default=None,
+              help="Dump format (default: from the file name, else from the content).")
+@click.option("--replace", is_flag=True, help="Replace a breach of the same name that is already loaded.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, breach_date: str | None,
+           description: str, default_region: str | None, phone_column: str | None,
+           country_column: str | None, encoding: str | None, fmt: str | None, replace: bool,
+           as_json: bool) -> None:
+    """Load a leaked dump (CSV/TSV/JSON lines/plain list, optionally .gz) as a breach."""
+    services = _services(ctx)
+    with _user_errors():
+        options = IngestOptions(breach=breach_name, title=title, breach_date=_parse_date(breach_date),
+                                description=description, default_region=default_region,
+                                phone_column=phone_column, country_column=country_column,
+                                encoding=encoding, format=fmt, replace=replace)
+        if as_json or not err.is_terminal:
+            report = services.ingest(file, options)
+        else:
+            report = _ingest_with_progress(services, file, options)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+
+
+def _ingest_with_progress(services: Services, file: Path, options: IngestOptions) -> IngestReport:
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]ingest[/]"), BarColumn(), TaskProgressColumn(),
+                  TextColumn("{task.fields[rows]:>12,} rows  {task.fields[rate]:>10,} rows/s"),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("ingest", total=None, rows=0, rate=0)
+
+        def progress(rows: int, done: int, total: int) -> None:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            bar.update(task, completed=done, total=total, rows=rows, rate=int(rows / elapsed))
+
+        return services.ingest(file, options, progress)
+
+
+def _print_report(report: IngestReport) -> None:
+    console.print(f"[bold green]loaded[/] breach [bold]{report.breach}[/] from {report.source} "
+              f"({report.format}, phone column: {report.phone_column or '-'}, "
+              f"country column: {report.country_column or '-'})")
+    console.print(f"  rows {report.rows:,}  unique numbers {report.unique_numbers:,}  "
+              f"(valid {report.valid_numbers:,}, possible only {report.possible_numbers:,})  "
+              f"duplicate rows {report.duplicate_rows:,}  rejected rows {report.rejected_rows:,}")
+    for reason, count in sorted(report.rejected_by_reason.items(), key=lambda kv: -kv[1]):
+        samples = ", ".join(f"row {s.row}: {s.masked!r}" for s in report.rejected_samples.get(reason, []))
+        console.print(f"    rejected {reason}: {count:,}  (e.g. {samples})")
+    console.print(f"  data classes: {', '.join(report.data_classes)}")
+    top = sorted(report.countries.items(), key=lambda kv: -kv[1])[:10]
+    console.print("  top countries: " + ", ".join(f"{r} {n:,}" for r, n in top)
+              + (f" ... ({len(report.countries)} in all)" if len(report.countries) > 10 else ""))
+    rate = report.rows / report.seconds if report.seconds else 0
+    console.print(f"  {report.seconds:.1f} s, {rate:,.0f} rows/s")
+
+
+# ---------------------------------------------------------------------------------------------- check
+
+def _result_dict(result: CheckResult) -> dict[str, Any]:
+    return {
+        "query": result.query, "e164": result.e164, "status": result.status, "found": result.found,
+        "error": result.error,
+        "breaches": [{"name": h.breach.name, "title": h.breach.title,
+                      "breach_date": h.breach.breach_date.isoformat() if h.breach.breach_date else None,
+                      "verification": h.breach.status, "data_classes": h.data_classes} for h in result.hits],
+        "advice": result.advice,
+    }
+
+
+def _print_result(result: CheckResult) -> None:
+    if result.error:
+        err.print(f"[bold red]{result.query}[/]: {result.error}")
+        return
+    if not result.found:
+        console.print(f"[bold green]{result.e164}[/]: not found in any loaded breach")
+        return
+    console.print(f"[bold red]{result.e164}[/]: found in {len(result.hits)} breach"
+              f"{'es' if len(result.hits) > 1 else ''}")
+    for hit in result.hits:
+        when = hit.breach.breach_date.isoformat() if hit.breach.breach_date else "date unknown"
+        console.print(f"  - [bold]{hit.breach.title}[/] ({hit.breach.name}, {when}, {hit.breach.status}): "
+                  f"{', '.join(hit.data_classes)}")
+    console.print("  What to do now:")
+    for step in result.advice:
+        console.print(f"   * {step}")
+
+
+@main.command()
+@click.argument("numbers", nargs=-1)
+@click.option("--file", "number_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read numbers from a file, one a line ('-' for standard input).")
+@click.option("--region", default=None, help="ISO region for numbers written in national format (e.g. EG).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None, region: str | None,
+          as_json: bool) -> None:
+    """Is this number in a breach? Which ones, what leaked with it, and what to do now."""
+    services = _services(ctx)
+    with _user_errors():
+        queries = list(numbers)
+        if number_file is not None:
+            queries += _read_number_file(number_file)
+        if not queries:
+            raise BreachwatchError("give numbers to check, or --file")
+        checker: Checker = services.checker
+        results = checker.check_many(queries, region)
+    if as_json:
+        click.echo(json.dumps([_result_dict(r) for r in results], indent=2, ensure_ascii=False))
+    else:
+        for result in results:
+            _print_result(result)
+    if any(r.error for r in results):
+        sys.exit(1)
+
+
+def _read_number_file(path: Path) -> list[str]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BreachwatchError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise BreachwatchError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# ---------------------------------------------------------------------------------------------- catalog
+
+def _breach_dict(b: Breach) -> dict[str, Any]:
+    return {
+        "name": b.name, "title": b.title, "breach_date": b.breach_date.isoformat() if b.breach_date else None,
+        "added_date": b.added_date.isoformat(), "modified_date": b.modified_date.isoformat(),
+        "pwn_count": b.pwn_count, "valid_count": b.valid_count, "possible_count": b.possible_count,
+        "data_classes": b.data_classes, "verification": b.status, "description": b.description,
+        "domain": b.domain, "is_sensitive": b.is_sensitive, "is_retired": b.is_retired,
+        "is_spam_list": b.is_spam_list, "is_malware": b.is_malware,
+    }
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def breaches(ctx: click.Context, as_json: bool) -> None:
+    """List the loaded breaches."""
+    with _user_errors():
+        items = _services(ctx).catalog.list_breaches()
+    if as_json:
+        click.echo(json.dumps([_breach_dict(b) for b in items], indent=2))
+        return
+    if not items:
+        console.print("no breaches loaded yet (see: breachwatch ingest --help)")
+        return
+    table = Table("name", "title", "date", "numbers", "valid", "status", "data classes")
+    for b in items:
+        table.add_row(b.name, b.title, b.breach_date.isoformat() if b.breach_date else "-",
+                      f"{b.pwn_count:,}", f"{b.valid_count / b.pwn_count:.1%}" if b.pwn_count else "-",
+                      b.status, ", ".join(b.data_classes))
+    console.print(table)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def stats(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Per-country counts, valid share and data classes of one breach."""
+    services = _services(ctx)
+    with _user_errors():
+        breach = services.catalog.get_breach(name)
+        countries = services.catalog.countries(breach.name)
+    if as_json:
+        data = _breach_dict(breach)
+        data["valid_share"] = breach.valid_count / breach.pwn_count if breach.pwn_count else None
+        data["countries"] = [{"region": c.region, "numbers": c.numbers, "valid": c.valid} for c in countries]
+        data["ingest"] = breach.ingest_report
+        click.echo(json.dumps(data, indent=2))
+        return
+    console.print(f"[bold]{breach.title}[/] ({breach.name}): {breach.pwn_count:,} numbers, "
+              f"{breach.valid_count / max(breach.pwn_count, 1):.1%} valid, status {breach.status}")
+    console.print(f"data classes: {', '.join(breach.data_classes)}")
+    table = Table("region", "numbers", "share", "valid")
+    for c in countries:
+        table.add_row(c.region, f"{c.numbers:,}", f"{c.numbers / max(breach.pwn_count, 1):.2%}",
+                      f"{c.valid / max(c.numbers, 1):.1%}")
+    console.print(table)
+
+
+@main.group()
+def breach() -> None:
+    """Maintain a breach's catalog entry."""
+
+
+@breach.command("set")
+@click.argument("name")
+@click.option("--verified", "status", flag_value="verified", default=None, help="Mark as verified.")
+@click.option("--unverified", "status", flag_value="unverified", help="Mark as unverified.")
+@click.option("--disputed", "status", flag_value="disputed", help="Mark as disputed by the platform.")
+@click.option("--fabricated", "status", flag_value="fabricated", help="Mark as fabricated.")
+@click.option("--title", default=None, help="New title.")
+@click.option("--description", default=None, help="New description.")
+@click.option("--date", "breach_date", default=None, help="New breach date, YYYY-MM-DD.")
+@click.option("--domain", default=None, help="Domain of the breached platform.")
+@click.option("--logo", "logo_path", default=None, help="Logo URL or path.")
+@click.option("--sensitive/--not-sensitive", default=None, help="HIBP's IsSensitive flag.")
+@click.option("--retired/--not-retired", default=None, help="HIBP's IsRetired flag.")
+@click.option("--spam-list/--not-spam-list", default=None, help="HIBP's IsSpamList flag.")
+@click.option("--malware/--not-malware", default=None, help="HIBP's IsMalware flag.")
+@click.option("--notes", "source_notes", default=None, help="Source notes.")
+@click.pass_context
+def breach_set(ctx: click.Context, name: str, status: str | None, title: str | None, description: str | None,
+               breach_date: str | None, domain: str | None, logo_path: str | None, sensitive: bool | None,
+               retired: bool | None, spam_list: bool | None, malware: bool | None,
+               source_notes: str | None) -> None:
+    """Change a breach's verification status, flags or descriptive fields."""
+    assert status is None or status in VERIFICATION_STATUSES
+    fields: dict[str, Any] = {
+        "status": status, "title": title, "description": description, "domain": domain, "logo_path": logo_path,
+        "is_sensitive": sensitive, "is_retired": retired, "is_spam_list": spam_list, "is_malware": malware,
+        "source_notes": source_notes,
+    }
+    with _user_errors():
+        if breach_date is not None:
+            fields["breach_date"] = _parse_date(breach_date)
+        changes = {k: v for k, v in fields.items() if v is not None}
+        if not changes:
+            raise BreachwatchError("nothing to change; see breachwatch breach set --help")
+        updated = _services(ctx).catalog.update_breach(name, **changes)
+    console.print(f"{updated.name}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+@main.command()
+@click.option("--rows", type=click.IntRange(min=1000), default=1_000_000, show_default=True,
+              help="Rows of the generated dump.")
+@click.option("--seed", type=int, default=2022, show_default=True, help="Random seed.")
+@click.pass_context
+def demo(ctx: click.Context, rows: int, seed: int) -> None:
+    """Generate a fake dump, ingest it, print its stats and check a few numbers (what `make demo` runs)."""
+    services = _services(ctx)
+    home = services.config.home
+    dump = home / "demo" / "whatsapp-2022-synthetic.csv.gz"
+    truth = home / "demo" / "truth.json"
+    with _user_errors():
+        console.print(f"[bold]1/3[/] generating {rows:,} rows -> {dump}")
+        synthesize(SynthOptions(rows=rows, out=dump, truth=truth if rows <= 200_000 else None, seed=seed))
+        console.print("[bold]2/3[/] ingesting")
+        options = IngestOptions(breach="WhatsApp2022Demo", title="WhatsApp 2022 (synthetic demo)",
+                                breach_date=dt.date(2022, 11, 16), replace=True,
+                                description="A synthetic dump modelled on the claimed 2022 WhatsApp list.")
+        report = (services.ingest(dump, options) if not err.is_terminal
+                  else _ingest_with_progress(services, dump, options))
+        _print_report(report)
+        console.print("[bold]3/3[/] checking a few numbers")
+        samples = _demo_samples(dump)
+        for result in services.checker.check_many(samples):
+            _print_result(result)
+
+
+def _demo_samples(dump: Path) -> list[str]:
+    import gzip
+
+    with gzip.open(dump, "rt", encoding="utf-8") as f:
+        next(f)
+        first = [next(f).split(",", 1)[0] for _ in range(5)]
+    return [first[0], first[3], "+44 7700 900123", "+1 202 555 0143"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

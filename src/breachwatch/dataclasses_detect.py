@@ -1,0 +1,83 @@
+"""Which HIBP-style data class a dump column holds, from its name or, failing that, from its values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# Column-name keywords per data class (compared on the lower-cased name with separators removed).
+_NAME_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Email addresses", ("email", "mail")),
+    ("Profile photos", ("photo", "avatar", "picture", "profilepic", "pic", "image", "img")),
+    ("Bios", ("about", "bio", "status", "description", "tagline")),
+    ("Device information", ("device", "model", "osversion", "os", "platform", "useragent", "phonemodel",
+                            "manufacturer", "brand", "appversion")),
+    ("Usernames", ("username", "login", "handle", "nickname", "screenname")),
+    ("Names", ("name", "fullname", "firstname", "lastname", "surname", "pushname", "displayname")),
+    ("Genders", ("gender", "sex")),
+    ("Dates of birth", ("dob", "birth", "birthday", "birthdate")),
+    ("Geographic locations", ("city", "location", "address", "state", "province", "zip", "postcode",
+                              "latitude", "longitude", "geo")),
+    ("IP addresses", ("ip", "ipaddress", "lastip")),
+    ("Passwords", ("password", "passwd", "pass", "pwd")),
+    ("Employers", ("company", "employer", "organization", "organisation", "workplace")),
+    ("Job titles", ("job", "jobtitle", "occupation", "position")),
+    ("Social media profiles", ("facebook", "twitter", "instagram", "linkedin", "profileurl", "profile")),
+    ("Relationship statuses", ("relationship", "maritalstatus", "marital")),
+    ("Account identifiers", ("userid", "uid", "accountid", "id", "fbid")),
+)
+
+_PHONE_NAMES = ("phone", "phonenumber", "msisdn", "mobile", "mobilenumber", "cell", "cellphone", "tel",
+                "telephone", "number", "whatsapp", "jid", "waid", "wanumber", "contact")
+_COUNTRY_NAMES = ("country", "countrycode", "cc", "region", "iso", "iso2", "nation", "countryiso")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_IMAGE_URL = re.compile(r"(\.(jpe?g|png|gif|webp)(\?|$))|pps\.whatsapp\.net|/photo|/avatar|/pic", re.IGNORECASE)
+_IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
+
+
+def squash(column: str) -> str:
+    """A column name lower-cased with separators removed, for keyword matching."""
+    last = column.rsplit(".", 1)[-1]  # nested JSON keys: user.profile.photo -> photo
+    return re.sub(r"[^a-z0-9]", "", last.lower())
+
+
+def is_phone_column_name(column: str) -> bool:
+    """True when the name says the column holds phone numbers."""
+    return squash(column) in _PHONE_NAMES
+
+
+def is_country_column_name(column: str) -> bool:
+    """True when the name says the column holds a country."""
+    return squash(column) in _COUNTRY_NAMES
+
+
+def class_from_name(column: str) -> str | None:
+    """The data class a column name implies, or None."""
+    name = squash(column)
+    if not name:
+        return None
+    for data_class, keywords in _NAME_KEYWORDS:
+        if name in keywords:
+            return data_class
+    for data_class, keywords in _NAME_KEYWORDS:
+        if any(len(k) >= 4 and k in name for k in keywords):
+            return data_class
+    return None
+
+
+def class_from_values(values: Sequence[str]) -> str | None:
+    """The data class a column's sampled values imply (emails, photo URLs, IP addresses), or None."""
+    present = [v.strip() for v in values if v and v.strip()]
+    if len(present) < 3:
+        return None
+    def share(pattern: re.Pattern[str]) -> float:
+        return sum(1 for v in present if pattern.search(v)) / len(present)
+    if share(_EMAIL) >= 0.6:
+        return "Email addresses"
+    if share(_URL) >= 0.6:
+        return "Profile photos" if share(_IMAGE_URL) >= 0.5 else "Social media profiles"
+    if share(_IPV4) >= 0.6:
+        return "IP addresses"
+    return None

@@ -1,0 +1,68 @@
+"""The data directory: where segments and work files live, the ingest lock, and orphan cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from .config import Config
+
+
+class DataHome:
+    """Paths inside BREACHWATCH_HOME and the operations on them."""
+
+    def __init__(self, config: Config) -> None:
+        self.root = Path(config.home)
+        self.segments = config.segments_dir
+        self.work = self.root / "work"
+
+    def ensure(self) -> None:
+        """Create the directories (private to the owner)."""
+        for path in (self.root, self.segments, self.work):
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, 0o700)
+
+    def new_segment_path(self, breach: str) -> Path:
+        """A fresh, unique file name for a breach's segment."""
+        return self.segments / f"{breach}-{uuid.uuid4().hex[:12]}.seg"
+
+    def new_workdir(self) -> Path:
+        """A fresh directory for an ingest's temporary files."""
+        path = self.work / f"ingest-{uuid.uuid4().hex[:12]}"
+        path.mkdir(parents=True)
+        return path
+
+    @contextlib.contextmanager
+    def ingest_lock(self) -> Iterator[None]:
+        """Hold the exclusive ingest lock (one ingest per data directory at a time)."""
+        self.ensure()
+        with open(self.root / "ingest.lock", "w") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def orphans(self, referenced: set[str]) -> list[Path]:
+        """Segment files the catalog does not reference, and leftover work directories."""
+        found: list[Path] = []
+        if self.segments.exists():
+            found += [p for p in sorted(self.segments.iterdir()) if p.name not in referenced]
+        if self.work.exists():
+            found += sorted(self.work.iterdir())
+        return found
+
+    def remove_orphans(self, referenced: set[str]) -> list[Path]:
+        """Delete what orphans() lists; only safe while holding the ingest lock."""
+        removed = self.orphans(referenced)
+        for path in removed:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return removed

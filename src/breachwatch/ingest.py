@@ -1,0 +1,176 @@
+"""The ingest pipeline: reader -> normalizer -> keyed hash -> bucketed de-duplication -> segment, then one
+catalog transaction. A breach appears whole or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog
+from .config import Config
+from .datahome import DataHome
+from .errors import BreachExistsError, BreachwatchError, UnknownBreachError
+from .index import NumberHasher, SegmentWriter
+from .models import Breach, CountryCount, IngestReport, RejectSample, mask_to_classes
+from .phone import REGIONS, SUPPORTED_REGIONS, Status, mask_raw, normalize_many
+from .readers import DumpLayout, read_batches, sniff_layout
+from .spill import RadixSpill
+
+ProgressCallback = Callable[[int, int, int], None]
+"""Called with (rows read, bytes of the file read, file size in bytes)."""
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+SAMPLES_PER_REASON = 3
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What the user says about a dump and the breach it becomes."""
+
+    breach: str
+    title: str | None = None
+    breach_date: dt.date | None = None
+    description: str = ""
+    default_region: str | None = None
+    phone_column: str | None = None
+    country_column: str | None = None
+    encoding: str | None = None
+    format: str | None = None
+    replace: bool = False
+
+
+def validate_options(options: IngestOptions) -> None:
+    """Reject bad options before any file is touched."""
+    if not _NAME.match(options.breach):
+        raise BreachwatchError(f"breach name {options.breach!r} must be 1-128 letters, digits, '.', '_' or "
+                               "'-', starting with a letter or digit")
+    if options.default_region and options.default_region.upper() not in SUPPORTED_REGIONS:
+        raise BreachwatchError(f"--default-region {options.default_region!r} is not a region libphonenumber "
+                               "knows (use an ISO 3166 code such as EG, US, BE)")
+
+
+def ingest(config: Config, catalog: Catalog, hasher: NumberHasher, path: str | Path,
+           options: IngestOptions, progress: ProgressCallback | None = None) -> IngestReport:
+    """Load a dump as a new breach (or replace one with options.replace); returns what was read and kept."""
+    validate_options(options)
+    _refuse_existing(catalog, options)
+    layout = sniff_layout(path, phone_column=options.phone_column, country_column=options.country_column,
+                          encoding=options.encoding, format=options.format)
+    home = DataHome(config)
+    with home.ingest_lock():
+        home.remove_orphans({b.segment_file for b in catalog.list_breaches()})
+        _refuse_existing(catalog, options)
+        return _ingest_locked(config, catalog, hasher, home, layout, options, progress)
+
+
+def _refuse_existing(catalog: Catalog, options: IngestOptions) -> None:
+    if options.replace:
+        return
+    try:
+        catalog.get_breach(options.breach)
+    except UnknownBreachError:
+        return
+    raise BreachExistsError(f"breach {options.breach!r} is already loaded; use --replace to reload it")
+
+
+def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home: DataHome,
+                   layout: DumpLayout, options: IngestOptions,
+                   progress: ProgressCallback | None) -> IngestReport:
+    started = time.perf_counter()
+    total_bytes = Path(layout.path).stat().st_size
+    report = IngestReport(breach=options.breach, source=Path(layout.path).name, format=layout.format,
+                          phone_column=layout.phone_column, country_column=layout.country_column)
+    default_region = options.default_region.upper() if options.default_region else None
+    workdir = home.new_workdir()
+    spill = RadixSpill(workdir)
+    writer: SegmentWriter | None = None
+    seen_mask = 0
+    try:
+        for batch in read_batches(layout, config.batch_rows):
+            report.rows += len(batch.phones) + len(batch.malformed)
+            for row, reason in batch.malformed:
+                _reject(report, reason.split(":", 1)[0], row, "")
+            norm = normalize_many(batch.phones, batch.hints, default_region)
+            for i, reason in norm.reasons.items():
+                _reject(report, reason, int(batch.rows[i]), batch.phones[i])
+            keep = norm.status != Status.REJECTED
+            report.accepted_rows += int(keep.sum())
+            masks = batch.masks[keep]
+            if masks.shape[0]:
+                seen_mask |= int(np.bitwise_or.reduce(masks))
+            spill.add(hasher.hash_many(norm.numbers[keep]), masks, norm.region[keep],
+                      (norm.status[keep] == Status.VALID).astype(np.uint8))
+            if progress is not None:
+                progress(report.rows, batch.bytes_read, total_bytes)
+        segment_path = home.new_segment_path(options.breach)
+        writer = SegmentWriter(segment_path, hasher.fingerprint)
+        region_counts = np.zeros(len(REGIONS), dtype=np.int64)
+        region_valid = np.zeros(len(REGIONS), dtype=np.int64)
+        for bucket in spill.merged():
+            writer.append(bucket.hashes, bucket.masks)
+            region_counts += np.bincount(bucket.regions, minlength=len(REGIONS))
+            region_valid += np.bincount(bucket.regions[bucket.valid == 1], minlength=len(REGIONS))
+        if writer.count == 0:
+            raise BreachwatchError(f"{layout.path}: no phone number could be read from {report.rows} rows "
+                                   f"(rejected: {_reasons_text(report)}); nothing was loaded")
+        checksum = writer.publish()
+        _finish_report(report, writer.count, region_counts, region_valid, seen_mask, started)
+        breach = _breach_from(options, report, segment_path.name, checksum)
+        countries = [CountryCount(REGIONS[i], int(region_counts[i]), int(region_valid[i]))
+                     for i in np.flatnonzero(region_counts)]
+        try:
+            replaced = catalog.publish_breach(breach, countries, replace=options.replace)
+        except BaseException:
+            segment_path.unlink(missing_ok=True)
+            raise
+        if replaced and replaced != segment_path.name:
+            (home.segments / replaced).unlink(missing_ok=True)
+        return report
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        spill.cleanup()
+
+
+def _reject(report: IngestReport, reason: str, row: int, raw: str) -> None:
+    report.rejected_rows += 1
+    report.rejected_by_reason[reason] = report.rejected_by_reason.get(reason, 0) + 1
+    samples = report.rejected_samples.setdefault(reason, [])
+    if len(samples) < SAMPLES_PER_REASON:
+        samples.append(RejectSample(row, mask_raw(raw)))
+
+
+def _reasons_text(report: IngestReport) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(report.rejected_by_reason.items())) or "none"
+
+
+def _finish_report(report: IngestReport, unique: int, counts: np.ndarray, valid: np.ndarray,
+                   seen_mask: int, started: float) -> None:
+    report.unique_numbers = unique
+    report.duplicate_rows = report.accepted_rows - unique
+    report.valid_numbers = int(valid.sum())
+    report.possible_numbers = unique - report.valid_numbers
+    report.countries = {REGIONS[i]: int(counts[i]) for i in np.flatnonzero(counts)}
+    report.countries_valid = {REGIONS[i]: int(valid[i]) for i in np.flatnonzero(counts)}
+    report.data_classes = mask_to_classes(seen_mask)
+    report.seconds = time.perf_counter() - started
+
+
+def _breach_from(options: IngestOptions, report: IngestReport, segment_file: str, checksum: str) -> Breach:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return Breach(
+        name=options.breach, title=options.title or options.breach, breach_date=options.breach_date,
+        added_date=now, modified_date=now, description=options.description,
+        pwn_count=report.unique_numbers, data_classes=report.data_classes,
+        valid_count=report.valid_numbers, possible_count=report.possible_numbers,
+        source_notes=f"ingested from {report.source}", segment_file=segment_file,
+        segment_checksum=checksum, ingest_report=report.to_dict(),
+    )

@@ -1,0 +1,71 @@
+"""Composition root: the one place that builds concrete components (catalog, key, hasher, checker) from
+settings. The CLI and the web app get everything through a Services object."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from .catalog import Catalog
+from .checker import Checker
+from .config import Config, load_config
+from .datahome import DataHome
+from .errors import ConfigError
+from .index import NumberHasher
+from .ingest import IngestOptions, ProgressCallback, ingest
+from .models import IngestReport
+from .secretkey import load_master_key
+
+_FINGERPRINT_KEY = "index_key_fingerprint"
+
+
+class Services:
+    """Lazily built components for one process."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or load_config()
+
+    @cached_property
+    def home(self) -> DataHome:
+        """The data directory."""
+        home = DataHome(self.config)
+        home.ensure()
+        return home
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The catalog database."""
+        self.home  # noqa: B018 - the SQLite file lives inside it
+        return Catalog(self.config.catalog_url)
+
+    @cached_property
+    def master_key(self) -> bytes:
+        """The master secret."""
+        return load_master_key(self.config)
+
+    @cached_property
+    def hasher(self) -> NumberHasher:
+        """The keyed number hasher; refuses a key other than the one the catalog was built with."""
+        hasher = NumberHasher(self.master_key)
+        stored = self.catalog.set_meta_once(_FINGERPRINT_KEY, hasher.fingerprint.hex())
+        if stored != hasher.fingerprint.hex():
+            raise ConfigError("the secret key is not the one this catalog was built with; set "
+                              "BREACHWATCH_SECRET_KEY (or HOME/secret.key) to the original key")
+        return hasher
+
+    @cached_property
+    def checker(self) -> Checker:
+        """The number checker over the catalog and index."""
+        return Checker(self.catalog, self.hasher, str(self.config.segments_dir))
+
+    def ingest(self, path: str | Path, options: IngestOptions,
+               progress: ProgressCallback | None = None) -> IngestReport:
+        """Load a dump as a breach (see breachwatch.ingest.ingest)."""
+        return ingest(self.config, self.catalog, self.hasher, path, options, progress)
+
+    def close(self) -> None:
+        """Release what was opened."""
+        if "checker" in self.__dict__:
+            self.checker.close()
+        if "catalog" in self.__dict__:
+            self.catalog.close()
