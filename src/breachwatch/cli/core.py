@@ -1,4 +1,4 @@
-"""Command line: parse arguments, call one library function, format the result. No logic lives here."""
+"""Core commands: synth, ingest, check, breaches, stats, breach set, demo."""
 
 from __future__ import annotations
 
@@ -6,58 +6,20 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from . import __version__
-from .checker import Checker
-from .config import load_config
-from .errors import BreachwatchError
-from .ingest import IngestOptions
-from .models import VERIFICATION_STATUSES, Breach, CheckResult, IngestReport
-from .services import Services
-from .synth import SynthOptions, parse_mix, synthesize
-
-F = TypeVar("F", bound=Callable[..., Any])
-console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn errors a user can cause into one clear line and exit code 1; Ctrl-C into exit 130."""
-    try:
-        yield
-    except BreachwatchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was changed")
-        sys.exit(130)
-
-
-def _services(ctx: click.Context) -> Services:
-    services: Services = ctx.obj
-    return services
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data directory (catalog, index, secret key). Default: $BREACHWATCH_HOME or ./breachwatch-data.")
-@click.version_option(__version__, prog_name="breachwatch")
-@click.pass_context
-def main(ctx: click.Context, home: Path | None) -> None:
-    """breachwatch: load leaked phone-number dumps as keyed hashes and check numbers against them."""
-    ctx.obj = Services(load_config(home=home))
-    ctx.call_on_close(ctx.obj.close)
-
+from ..checker import Checker
+from ..errors import BreachwatchError
+from ..ingest import IngestOptions
+from ..models import VERIFICATION_STATUSES, Breach, CheckResult, IngestReport
+from ..services import Services
+from ..synth import SynthOptions, parse_mix, synthesize
+from .app import console, err, main, services_of, user_errors
 
 # ---------------------------------------------------------------------------------------------- synth
 
@@ -72,7 +34,7 @@ def main(ctx: click.Context, home: Path | None) -> None:
               help="Country weights, e.g. 'EG=45,US=32,MY=12'. Default: the claimed 2022 mix over 84 countries.")
 def synth(rows: int, out: Path, truth: Path | None, seed: int, countries: str | None) -> None:
     """Generate a realistic fake dump with known ground truth (never use real leaked data)."""
-    with _user_errors():
+    with user_errors():
         try:
             mix = parse_mix(countries) if countries else None
             summary = synthesize(SynthOptions(rows=rows, out=out, truth=truth, seed=seed, countries=mix))
@@ -114,8 +76,8 @@ def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, 
            country_column: str | None, encoding: str | None, fmt: str | None, replace: bool,
            as_json: bool) -> None:
     """Load a leaked dump (CSV/TSV/JSON lines/plain list, optionally .gz) as a breach."""
-    services = _services(ctx)
-    with _user_errors():
+    services = services_of(ctx)
+    with user_errors():
         options = IngestOptions(breach=breach_name, title=title, breach_date=_parse_date(breach_date),
                                 description=description, default_region=default_region,
                                 phone_column=phone_column, country_column=country_column,
@@ -203,8 +165,8 @@ def _print_result(result: CheckResult) -> None:
 def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None, region: str | None,
           as_json: bool) -> None:
     """Is this number in a breach? Which ones, what leaked with it, and what to do now."""
-    services = _services(ctx)
-    with _user_errors():
+    services = services_of(ctx)
+    with user_errors():
         queries = list(numbers)
         if number_file is not None:
             queries += _read_number_file(number_file)
@@ -249,8 +211,8 @@ def _breach_dict(b: Breach) -> dict[str, Any]:
 @click.pass_context
 def breaches(ctx: click.Context, as_json: bool) -> None:
     """List the loaded breaches."""
-    with _user_errors():
-        items = _services(ctx).catalog.list_breaches()
+    with user_errors():
+        items = services_of(ctx).catalog.list_breaches()
     if as_json:
         click.echo(json.dumps([_breach_dict(b) for b in items], indent=2))
         return
@@ -271,8 +233,8 @@ def breaches(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def stats(ctx: click.Context, name: str, as_json: bool) -> None:
     """Per-country counts, valid share and data classes of one breach."""
-    services = _services(ctx)
-    with _user_errors():
+    services = services_of(ctx)
+    with user_errors():
         breach = services.catalog.get_breach(name)
         countries = services.catalog.countries(breach.name)
     if as_json:
@@ -325,13 +287,13 @@ def breach_set(ctx: click.Context, name: str, status: str | None, title: str | N
         "is_sensitive": sensitive, "is_retired": retired, "is_spam_list": spam_list, "is_malware": malware,
         "source_notes": source_notes,
     }
-    with _user_errors():
+    with user_errors():
         if breach_date is not None:
             fields["breach_date"] = _parse_date(breach_date)
         changes = {k: v for k, v in fields.items() if v is not None}
         if not changes:
             raise BreachwatchError("nothing to change; see breachwatch breach set --help")
-        updated = _services(ctx).catalog.update_breach(name, **changes)
+        updated = services_of(ctx).catalog.update_breach(name, **changes)
     console.print(f"{updated.name}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
 
 
@@ -344,11 +306,11 @@ def breach_set(ctx: click.Context, name: str, status: str | None, title: str | N
 @click.pass_context
 def demo(ctx: click.Context, rows: int, seed: int) -> None:
     """Generate a fake dump, ingest it, print its stats and check a few numbers (what `make demo` runs)."""
-    services = _services(ctx)
+    services = services_of(ctx)
     home = services.config.home
     dump = home / "demo" / "whatsapp-2022-synthetic.csv.gz"
     truth = home / "demo" / "truth.json"
-    with _user_errors():
+    with user_errors():
         console.print(f"[bold]1/3[/] generating {rows:,} rows -> {dump}")
         synthesize(SynthOptions(rows=rows, out=dump, truth=truth if rows <= 200_000 else None, seed=seed))
         console.print("[bold]2/3[/] ingesting")
@@ -371,7 +333,3 @@ def _demo_samples(dump: Path) -> list[str]:
         next(f)
         first = [next(f).split(",", 1)[0] for _ in range(5)]
     return [first[0], first[3], "+44 7700 900123", "+1 202 555 0143"]
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

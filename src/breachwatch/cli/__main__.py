@@ -1,0 +1,5 @@
+"""`python -m breachwatch.cli`."""
+
+from . import main
+
+main()

@@ -1,0 +1,49 @@
+"""The root `breachwatch` command group, console helpers and the user-error boundary shared by all commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .. import __version__
+from ..config import load_config
+from ..errors import BreachwatchError
+from ..services import Services
+
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn errors a user can cause into one clear line and exit code 1; Ctrl-C into exit 130."""
+    try:
+        yield
+    except BreachwatchError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was changed")
+        sys.exit(130)
+
+
+def services_of(ctx: click.Context) -> Services:
+    """The Services object the root command built for this invocation."""
+    services: Services = ctx.obj
+    return services
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory (catalog, index, secret key). Default: $BREACHWATCH_HOME or ./breachwatch-data.")
+@click.version_option(__version__, prog_name="breachwatch")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """breachwatch: load leaked phone-number dumps as keyed hashes and check numbers against them."""
+    ctx.obj = Services(load_config(home=home))
+    ctx.call_on_close(ctx.obj.close)
