@@ -17,6 +17,14 @@ _EDITABLE = {"title", "domain", "breach_date", "description", "status", "is_sens
              "is_spam_list", "is_malware", "logo_path", "source_notes"}
 
 
+def driver_url(url: str) -> str:
+    """The SQLAlchemy URL with breachwatch's driver: postgresql:// means psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -35,7 +43,7 @@ class Catalog:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        self.engine: Engine = create_engine(driver_url(url), future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
