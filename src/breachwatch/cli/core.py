@@ -1,4 +1,4 @@
-"""Core commands: synth, ingest, check, breaches, stats, breach set, demo."""
+"""Core commands: synth, ingest, check, breaches, stats, breach set, demo, doctor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from ..checker import Checker
+from ..doctor import examine
 from ..errors import BreachwatchError
 from ..ingest import IngestOptions
 from ..models import VERIFICATION_STATUSES, Breach, CheckResult, IngestReport
@@ -333,3 +334,29 @@ def _demo_samples(dump: Path) -> list[str]:
         next(f)
         first = [next(f).split(",", 1)[0] for _ in range(5)]
     return [first[0], first[3], "+44 7700 900123", "+1 202 555 0143"]
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Remove leftovers of interrupted ingests (waits for a running ingest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
+    """Check that catalog and index agree: intact segments, right key, counts, no leftovers. Exit 1 on problems."""
+    services = services_of(ctx)
+    with user_errors():
+        report = examine(services.catalog, services.hasher, services.home, repair=repair)
+    if as_json:
+        click.echo(json.dumps({"healthy": report.healthy, "breaches_checked": report.breaches_checked,
+                               "numbers_checked": report.numbers_checked, "problems": report.problems,
+                               "leftovers": report.leftovers, "removed": report.removed}, indent=2))
+    else:
+        for problem in report.problems:
+            err.print(f"[bold red]problem:[/] {problem}")
+        for leftover in report.leftovers:
+            console.print(f"leftover (remove with --repair): {leftover}")
+        for removed in report.removed:
+            console.print(f"removed: {removed}")
+        console.print(f"checked {report.breaches_checked} breaches, {report.numbers_checked:,} numbers: "
+                      + ("healthy" if report.healthy else f"{len(report.problems)} problem(s)"))
+    if not report.healthy:
+        sys.exit(1)
