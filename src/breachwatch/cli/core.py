@@ -360,3 +360,44 @@ def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
                       + ("healthy" if report.healthy else f"{len(report.problems)} problem(s)"))
     if not report.healthy:
         sys.exit(1)
+
+
+@main.group()
+def db() -> None:
+    """Catalog schema migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Revision to upgrade to.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Bring the catalog's schema up to date (SQLite files are upgraded automatically when opened)."""
+    from ..catalog import Catalog
+    from ..catalog.migrate import current_revision, upgrade
+
+    services = services_of(ctx)
+    with user_errors():
+        services.home.ensure()
+        catalog = Catalog(services.config.catalog_url, migrate=False)
+        try:
+            upgrade(catalog.engine, revision)
+            console.print(f"catalog at revision {current_revision(catalog.engine)}")
+        finally:
+            catalog.close()
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the catalog's schema revision and the newest one this version knows."""
+    from ..catalog import Catalog
+    from ..catalog.migrate import current_revision, head_revision
+
+    services = services_of(ctx)
+    with user_errors():
+        services.home.ensure()
+        catalog = Catalog(services.config.catalog_url, migrate=False)
+        try:
+            console.print(f"current {current_revision(catalog.engine) or 'none'}, newest {head_revision()}")
+        finally:
+            catalog.close()
