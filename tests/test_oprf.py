@@ -61,6 +61,14 @@ def test_malformed_elements_are_refused(bad: bytes) -> None:
         oprf.blind_evaluate(oprf.derive_key_pair(bytes(32), b"").sk, bad)
 
 
+def test_top_bit_set_is_non_canonical() -> None:
+    element = oprf.blind(b"x")[1]
+    flipped = element[:31] + bytes([element[31] | 0x80])
+    with pytest.raises(oprf.InvalidElementError):
+        oprf.validate_element(flipped)
+    assert oprf.validate_element(element) == element
+
+
 def test_expand_message_xmd_long_output_is_stable_prefix_free() -> None:
     long = oprf.expand_message_xmd(b"abc", b"QUUX-V01-CS02-with-expander-SHA512-256", 0x80)
     assert long.hex().startswith("7f1dddd13c08b543f2e2037b14cefb25")

@@ -20,7 +20,6 @@ from breachwatch.private import BUCKETS, ENTRY_BYTES, PrivateIndex, bucket_path,
 from breachwatch.private_build import build_private, private_dir
 from breachwatch.services import Services
 from breachwatch.synth import SynthOptions, synthesize
-
 from conftest import SMALL_MIX, TEST_KEY
 
 

@@ -72,7 +72,9 @@ def validate_element(data: bytes) -> bytes:
         raise InvalidElementError(f"an element is {ELEMENT_BYTES} bytes, got {len(data)}")
     if data == _IDENTITY:
         raise InvalidElementError("the identity element is not allowed")
-    if not pysodium.crypto_core_ristretto255_is_valid_point(data):
+    # libsodium 1.0.18 ignores bit 255, but RFC 9496 decoding requires s < p: an encoding with it set is
+    # non-canonical (a second encoding of the same point) and is refused here.
+    if data[31] & 0x80 or not pysodium.crypto_core_ristretto255_is_valid_point(data):
         raise InvalidElementError("not a canonical ristretto255 encoding")
     return data
 
