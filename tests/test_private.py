@@ -185,3 +185,16 @@ def test_malformed_element_is_refused_by_the_index(loaded_services: Services, lo
     services = loaded_services
     with pytest.raises(oprf.InvalidElementError):
         services.private_index.evaluate(b"\xff" * 32)
+
+
+def test_cli_private_build_uses_worker_processes(home: Path, dumps: dict[str, Any]) -> None:
+    from conftest import run_cli
+
+    dump = str(dumps["txt"]["path"])
+    run_cli("ingest", dump, "--breach", "Gamma", home=home, check=True)
+    result = run_cli("private", "build", dump, "--breach", "Gamma", "--chunk-rows", "200", "--workers", "2",
+                     home=home, check=True)
+    assert "built private buckets of Gamma" in result.stdout
+    assert bucket_path(home / "private", "Gamma").exists()
+    unknown = run_cli("private", "build", dump, "--breach", "Nope", home=home)
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr and "Nope" in unknown.stderr
