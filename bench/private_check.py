@@ -29,6 +29,7 @@ from breachwatch.services import Services
 from breachwatch.synth import SynthOptions, synthesize
 
 TARGET = 500_000_000
+DOCUMENTED_SCALAR_MULT_US = 52.2  # shared/PERF-NOTES.md, measured on an idle machine of this kind
 
 
 def _per_call(fn: Callable[[], object], n: int) -> float:
@@ -51,6 +52,39 @@ def _padded_bytes(numbers: int, seed: int = 1) -> tuple[int, int]:
     return entries, len(json.dumps(body).encode())
 
 
+def _breakdown(sample: list[str]) -> dict[str, float]:
+    """Single-thread µs per number of each build step, on `sample` (E.164 strings)."""
+    from breachwatch.phone import normalize
+    from breachwatch.private import entry_key, entry_tag, seal_entry
+
+    sk = oprf.derive_key_pair(bytes(32), b"bench").sk
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    for number in sample:
+        normalize(number)
+    out["normalize"] = (time.perf_counter() - started) / len(sample) * 1e6
+    started = time.perf_counter()
+    outputs = [oprf.evaluate(sk, n.encode()) for n in sample]
+    out["oprf_evaluate"] = (time.perf_counter() - started) / len(sample) * 1e6
+    started = time.perf_counter()
+    for y in outputs:
+        seal_entry(entry_tag(y, "Bench"), entry_key(y, "Bench"), "Bench", 3)
+    out["tag_key_seal"] = (time.perf_counter() - started) / len(sample) * 1e6
+    return out
+
+
+def _assembly_us(entries: int) -> float:
+    """µs to pad and tag-sort one bucket of `entries` (what the server does per response)."""
+    import os
+
+    def once() -> None:
+        rows = np.frombuffer(os.urandom(entries * ENTRY_BYTES), dtype=np.uint8).reshape(entries, ENTRY_BYTES)
+        keys = rows[:, :8].copy().view(">u8").ravel()
+        rows[np.argsort(keys, kind="stable")].tobytes()
+
+    return _per_call(once, 50) * 1e6
+
+
 def main() -> None:
     """Run the benchmark and print a report (Markdown-friendly)."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -69,6 +103,8 @@ def main() -> None:
         ingest_s = time.perf_counter() - started
         numbers = report.unique_numbers
         print(f"ingest: {ingest_s:.1f} s for {numbers:,} unique numbers")
+        steps = _breakdown([f"+2010{i:08d}" for i in range(2000)])
+        print("build steps, single thread, µs/number: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
         started = time.perf_counter()
         build_private(services.config, services.catalog, services.hasher, services.master_key, "Bench", dump,
                       workers=args.workers)
@@ -112,6 +148,11 @@ def main() -> None:
         print(f"| client: blind + finalize + bucket search + decrypt per check | {client_s * 1e3:.2f} ms |")
         print(f"| response: {entries} entries x {ENTRY_BYTES} B, as JSON | {response_bytes:,} B |")
         print(f"| private build | {build_s:.1f} s wall ({per_number_core_us:.0f} core-µs/number) |")
+        contention = bare_s * 1e6 / DOCUMENTED_SCALAR_MULT_US
+        print(f"\ncontention factor: bare scalar mult {bare_s * 1e6:.0f} µs now vs {DOCUMENTED_SCALAR_MULT_US} µs "
+              f"idle = {contention:.1f}x; idle estimates below divide by it")
+        print("build steps idle estimate, µs/number: "
+              + ", ".join(f"{k} {v / contention:.1f}" for k, v in steps.items()))
         print()
         for target in (1_000_000, TARGET):
             t_entries, t_bytes = _padded_bytes(target)
@@ -119,7 +160,8 @@ def main() -> None:
             print(f"at {target:,} numbers: {target / BUCKETS:,.1f} per bucket on average, padded to {t_entries:,} "
                   f"entries -> {t_entries * ENTRY_BYTES:,} B raw, {t_bytes:,} B JSON per response; build "
                   f"{per_number_core_us:.0f} µs x {target:,} = {core_h:,.2f} core-hours "
-                  f"({core_h / args.workers:,.2f} h on {args.workers} cores)")
+                  f"({core_h / args.workers:,.2f} h on {args.workers} cores; idle estimate "
+                  f"{core_h / contention:,.2f} core-hours); padded bucket assembly {_assembly_us(t_entries):.0f} µs")
     finally:
         services.close()
         shutil.rmtree(root, ignore_errors=True)
