@@ -253,10 +253,9 @@ class PrivateIndex:
             total = np.zeros(BUCKETS, dtype=np.int64)
             for bucket_file in files.values():
                 total += bucket_file.counts()
-            old = self._snapshot
+            # The old snapshot is not closed here: a request in another thread may still be reading it; its
+            # mappings are released when the last reference goes.
             self._snapshot = _Snapshot(files, padded_size(int(total.max()) if files else 0), stamp)
-            for bucket_file in old.files.values():
-                bucket_file.close()
             return self._snapshot
 
     def breaches(self) -> list[str]:
