@@ -162,9 +162,13 @@ def _print_result(result: CheckResult) -> None:
               help="Read numbers from a file, one a line ('-' for standard input).")
 @click.option("--region", default=None, help="ISO region for numbers written in national format (e.g. EG).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("--private", "private_mode", is_flag=True,
+              help="Ask a breachwatch server (--server) without revealing the number (OPRF + hash prefix).")
+@click.option("--server", default=None, help="With --private: the server's base URL.")
+@click.option("--api-key", default=None, help="With --private: API key (default: $BREACHWATCH_API_KEY).")
 @click.pass_context
 def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None, region: str | None,
-          as_json: bool) -> None:
+          as_json: bool, private_mode: bool, server: str | None, api_key: str | None) -> None:
     """Is this number in a breach? Which ones, what leaked with it, and what to do now."""
     services = services_of(ctx)
     with user_errors():
@@ -173,6 +177,12 @@ def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None
             queries += _read_number_file(number_file)
         if not queries:
             raise BreachwatchError("give numbers to check, or --file")
+    if private_mode:
+        from .private import run_private_check
+
+        run_private_check(queries, server, api_key, region, as_json)
+        return
+    with user_errors():
         checker: Checker = services.checker
         results = checker.check_many(queries, region)
     if as_json:
