@@ -4,6 +4,7 @@ The number is posted in a form body, never put in the URL, so it cannot end up i
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -91,8 +92,9 @@ async def breaches(request: Request) -> Response:
     """GET /breaches: every breach with its data classes and a per-country chart."""
     ctx = context_of(request)
     items = []
-    for b in sorted(ctx.breaches.get().by_name.values(), key=lambda b: (b.breach_date is None, b.breach_date),
-                    reverse=True):
+    # Newest breach first; breaches without a date last.
+    for b in sorted(ctx.breaches.get().by_name.values(),
+                    key=lambda b: (b.breach_date is not None, b.breach_date or dt.date.min), reverse=True):
         countries = ctx.services.catalog.countries(b.name)
         items.append({"breach": b, "countries": countries[:12], "more": max(0, len(countries) - 12),
                       "chart": Markup(country_bars(countries, f"Numbers per country in {b.title}"))})  # noqa: S704 - built from escaped parts
