@@ -68,9 +68,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(home: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(home: Path, workers: int, server: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers)], env=_env(home),
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers), "--server", server],
+                            env=_env(home),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -164,6 +165,12 @@ def run_python(port: int, paths: list[str], key: str, seconds: int, connections:
     return result
 
 
+def _has_granian() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("granian") is not None
+
+
 def main() -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -171,6 +178,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--servers", default="uvicorn,granian" if _has_granian() else "uvicorn",
+                        help="comma-separated: uvicorn, granian (default: both when granian is installed)")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk") is not None)
@@ -184,17 +193,18 @@ def main() -> None:
     print(f"load generator: {'wrk -t2' if use_wrk else 'python asyncio/httpx (1 process)'}, "
           f"{args.connections} connections, {args.seconds} s per run, {args.rows:,}-row breach, "
           f"{len(numbers)} distinct numbers (90% leaked)\n")
-    print("| workers | endpoint | req/s | p50 ms | p99 ms | vs /healthz | non-2xx (404 = clean number) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for workers in (int(w) for w in args.workers.split(",")):
-        proc, port = start_server(home, workers)
+    print("| server | workers | endpoint | req/s | p50 ms | p99 ms | vs /healthz | non-2xx (404 = clean number) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    runs = [(srv, int(w)) for srv in args.servers.split(",") for w in args.workers.split(",")]
+    for server, workers in runs:
+        proc, port = start_server(home, workers, server)
         try:
             drive(port, endpoints["/api/v1/check/{number}"][:200], key, 2, args.connections)  # warm-up
             ceiling = None
             for name, paths in endpoints.items():
                 r = drive(port, paths, key, args.seconds, args.connections)
                 ceiling = ceiling or r["rps"]
-                print(f"| {workers} | `{name}` | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                print(f"| {server} | {workers} | `{name}` | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                       f"{r['rps'] / ceiling:.2f} | {int(r['errors'])} |", flush=True)
         finally:
             stop_server(proc)
