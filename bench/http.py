@@ -27,6 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# This file is named like the standard library's `http` package; running it puts bench/ first on sys.path,
+# where it would shadow `http` for Starlette and httpx. Drop that entry before importing them.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out"
 SECRET = "5e" * 32
@@ -165,6 +169,62 @@ def run_python(port: int, paths: list[str], key: str, seconds: int, connections:
     return result
 
 
+def inprocess_costs(home: Path, key: str, numbers: list[str], rounds: int = 3) -> dict[str, float]:
+    """Microseconds per request through the ASGI app called directly (no sockets, no server), and of
+    Checker.check alone: where a check's time goes, free of load-generator noise. Best of `rounds`."""
+    os.environ.update(_env(home))
+    from breachwatch.services import Services
+    from breachwatch.web import create_app
+
+    services = Services()
+    app = create_app(services)
+    headers = [(b"user-agent", b"bench"), (b"hibp-api-key", key.encode())]
+
+    async def call(path: str) -> None:
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "scheme": "http",
+                 "http_version": "1.1", "root_path": "", "app": app}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await app(scope, receive, send)  # type: ignore[arg-type]
+
+    async def per_request(paths: list[str]) -> float:
+        best = float("inf")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for path in paths:
+                await call(path)
+            best = min(best, (time.perf_counter() - started) / len(paths) * 1e6)
+        return best
+
+    async def run() -> dict[str, float]:
+        async with app.router.lifespan_context(app):
+            for n in numbers:  # warm libphonenumber's per-region patterns
+                services.checker.check(n)
+            out = {"/healthz": await per_request(["/healthz"] * len(numbers)),
+                   "/api/v1/check/{number}": await per_request([f"/api/v1/check/{n}" for n in numbers]),
+                   "/api/v3/breachedaccount/{number}":
+                       await per_request([f"/api/v3/breachedaccount/{n}" for n in numbers])}
+            best = float("inf")
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for n in numbers:
+                    services.checker.check(n)
+                best = min(best, (time.perf_counter() - started) / len(numbers) * 1e6)
+            out["Checker.check (no HTTP)"] = best
+            return out
+
+    try:
+        return asyncio.run(run())
+    finally:
+        services.close()
+
+
 def _has_granian() -> bool:
     import importlib.util
 
@@ -190,6 +250,12 @@ def main() -> None:
         "/api/v1/check/{number}": [f"/api/v1/check/{n.replace('+', '%2B')}" for n in numbers],
         "/api/v3/breachedaccount/{number}": [f"/api/v3/breachedaccount/{n.replace('+', '%2B')}" for n in numbers],
     }
+    costs = inprocess_costs(home, key, numbers)
+    print("In-process cost per request (ASGI app called directly, best of 3):\n")
+    print("| path | µs/request | requests/s on one core |\n|---|---:|---:|")
+    for name, micros in costs.items():
+        print(f"| `{name}` | {micros:,.1f} | {1e6 / micros:,.0f} |")
+    print()
     print(f"load generator: {'wrk -t2' if use_wrk else 'python asyncio/httpx (1 process)'}, "
           f"{args.connections} connections, {args.seconds} s per run, {args.rows:,}-row breach, "
           f"{len(numbers)} distinct numbers (90% leaked)\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import TEST_KEY, run_cli
 
 
