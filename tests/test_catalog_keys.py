@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from breachwatch.catalog.keys import ApiKeyError, ApiKeyStore
+from breachwatch.catalog.keys import ApiKeyError, ApiKeyStore, api_keys
 from breachwatch.services import Services
 
 
@@ -22,9 +23,12 @@ def test_create_verify_revoke(services: Services) -> None:
 
 
 def test_only_a_keyed_hash_is_stored(services: Services) -> None:
-    key, _ = services.api_keys.create("app")
-    raw = (services.config.home / "catalog.sqlite3").read_bytes()
-    assert key.encode() not in raw
+    key, record = services.api_keys.create("app")
+    with services.catalog.engine.connect() as conn:
+        rows = conn.execute(select(api_keys)).all()
+    stored = [str(value) for row in rows for value in row]
+    assert len(rows) == 1 and record.key_id in stored
+    assert not any(key in value or key[3:] in value for value in stored)
     other = ApiKeyStore(services.catalog, b"\x00" * 32)
     assert other.verify(key) is None  # another hashing key cannot match what was stored
 

@@ -16,6 +16,7 @@ from .guard.limiter import BucketPolicy, TokenBucketLimiter
 from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
+from .private import PrivateIndex
 from .secretkey import derive_key, load_master_key
 
 _FINGERPRINT_KEY = "index_key_fingerprint"
@@ -78,6 +79,11 @@ class Services:
         """Subkey for keyed hashes of client identifiers (IPs) used as rate-limit buckets and in logs."""
         return derive_key(self.master_key, "client-ip")
 
+    @cached_property
+    def private_index(self) -> PrivateIndex:
+        """The server side of the private check (OPRF key and bucket files under HOME/private)."""
+        return PrivateIndex(self.catalog, self.config.home / "private", self.master_key)
+
     def ingest(self, path: str | Path, options: IngestOptions,
                progress: ProgressCallback | None = None) -> IngestReport:
         """Load a dump as a breach (see breachwatch.ingest.ingest)."""
@@ -87,5 +93,7 @@ class Services:
         """Release what was opened."""
         if "checker" in self.__dict__:
             self.checker.close()
+        if "private_index" in self.__dict__:
+            self.private_index.close()
         if "catalog" in self.__dict__:
             self.catalog.close()

@@ -13,7 +13,7 @@ from .app import console, main, services_of, user_errors
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (each holds its own index mapping, cache and rate-limit buckets).")
 @click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn", show_default=True,
-              help="ASGI server (granian needs `pip install granian`).")
+              help="ASGI server (granian measured faster here; see bench/RESULTS.md).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -> None:
     """Serve the HIBP v3-compatible API, breachwatch's /api/v1, the web page, /metrics and /healthz."""

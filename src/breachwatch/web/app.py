@@ -24,12 +24,15 @@ from starlette.routing import BaseRoute, Route
 
 from ..guard.limiter import RateLimiter
 from ..services import Services
-from .context import AppContext
+from . import private_api
+from .auth import authenticate
+from .context import AppContext, context_of
 from .metrics import Metrics, MetricsMiddleware
 from .openapi import openapi
 from .problems import Problem, handle_problem, problem_response, route_template
 
 #: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
+#: (private_api predates the convention: its routes take an `authorize(request, cost)` callback, wired below.)
 ROUTE_MODULES: list[str] = ["hibp_api", "check_api", "pages"]
 
 log = logging.getLogger("breachwatch.web")
@@ -38,6 +41,12 @@ log = logging.getLogger("breachwatch.web")
 async def healthz(request: Request) -> Response:
     """GET /healthz: the process answers."""
     return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+def _private_authorize(request: Request, cost: int) -> None:
+    """The private check's gate: a key with scope `private-check`, charged one unit per evaluation."""
+    ctx = context_of(request)
+    ctx.charge(request, authenticate(request, "private-check"), cost)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -67,6 +76,7 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"{__package__}.{name}")
         routes += module.routes(services)
+    routes += private_api.routes(services, _private_authorize)
     routes += list(extra_routes)
 
     @asynccontextmanager

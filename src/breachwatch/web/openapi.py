@@ -57,6 +57,13 @@ _RESULT_PROPS: dict[str, Any] = {
     "advice": {"type": "array", "items": {"type": "string"}},
 }
 
+_PRIVATE_QUERY: dict[str, Any] = {"type": "object", "required": ["prefix", "blinded"], "properties": {
+    "prefix": {"type": "integer", "minimum": 0}, "blinded": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}}
+_PRIVATE_ANSWER: dict[str, Any] = {"type": "object", "properties": {
+    "evaluated": {"type": "string"}, "bucket": {"type": "string", "contentEncoding": "base64"},
+    "entry_bytes": {"type": "integer"}, "prefix_bits": {"type": "integer"},
+    "breaches": {"type": "array", "items": {"type": "string"}}}}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "breachwatch", "version": __version__,
@@ -127,6 +134,24 @@ DOCUMENT: dict[str, Any] = {
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "Stats", "content": {"application/json": {"schema": {
                 "type": "object"}}}}, "404": _err("No such breach")}}},
+        "/api/v1/private/check": {"post": {
+            "summary": "Private check (RFC 9497 OPRF): evaluate a blinded element, return its padded bucket",
+            "security": _KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _PRIVATE_QUERY}}},
+            "responses": {"200": {"description": "Evaluated element and bucket", "content": {
+                "application/json": {"schema": _PRIVATE_ANSWER}}},
+                "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+                "429": _ERRORS_V3["429"]}}},
+        "/api/v1/private/check/batch": {"post": {
+            "summary": "Up to 64 private-check queries (each counts against the rate limit)", "security": _KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["queries"], "properties": {
+                    "queries": {"type": "array", "minItems": 1, "maxItems": 64, "items": _PRIVATE_QUERY}}}}}},
+            "responses": {"200": {"description": "One answer per query", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"results": {"type": "array",
+                                                                         "items": _PRIVATE_ANSWER}}}}}},
+                "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+                "429": _ERRORS_V3["429"]}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text format"}}}},
     },
