@@ -73,7 +73,11 @@ class Checker:
 
     def check(self, raw: str, region: str | None = None) -> CheckResult:
         """Check one number given in any format (region for national formats)."""
-        return self.check_many([raw], region)[0]
+        index, breaches = self._current()
+        norm = normalize(raw, region)
+        if norm.e164 is None:
+            return _unreadable(raw, norm.reason)
+        return _answer(raw, norm.e164, norm.status, index.lookup(self._hasher.hash_one(norm.digits)), breaches)
 
     def check_many(self, raws: Sequence[str], region: str | None = None) -> list[CheckResult]:
         """Check numbers in one vectorized pass over the index."""
@@ -82,21 +86,9 @@ class Checker:
         accepted = [i for i, n in enumerate(normalized) if n.e164 is not None]
         hashed = self._hasher.hash_many(np.array([normalized[i].digits for i in accepted], dtype=np.uint64))
         hits_by_row = dict(zip(accepted, index.lookup_many(hashed), strict=True))
-        results = []
-        for i, (raw, norm) in enumerate(zip(raws, normalized, strict=True)):
-            if norm.e164 is None:
-                results.append(CheckResult(raw, None, "invalid", [], [],
-                                           error=f"cannot read {raw!r} as a phone number: "
-                                                 f"{reason_text(norm.reason or 'not-a-number')}"))
-                continue
-            hits = [BreachHit(breaches[name], mask_to_classes(mask))
-                    for name, mask in sorted(hits_by_row[i].items(),
-                                             key=lambda kv: (breaches[kv[0]].breach_date is None,
-                                                             breaches[kv[0]].breach_date, kv[0]))]
-            leaked = {cls for hit in hits for cls in hit.data_classes}
-            results.append(CheckResult(raw, norm.e164, _STATUS_TEXT[norm.status], hits,
-                                       advice_for(leaked) if hits else []))
-        return results
+        return [_unreadable(raw, norm.reason) if norm.e164 is None
+                else _answer(raw, norm.e164, norm.status, hits_by_row[i], breaches)
+                for i, (raw, norm) in enumerate(zip(raws, normalized, strict=True))]
 
     def close(self) -> None:
         """Release the index mappings."""
@@ -104,3 +96,19 @@ class Checker:
             if self._index is not None:
                 self._index.close()
                 self._index = None
+
+
+def _unreadable(raw: str, reason: str | None) -> CheckResult:
+    return CheckResult(raw, None, "invalid", [], [],
+                       error=f"cannot read {raw!r} as a phone number: {reason_text(reason or 'not-a-number')}")
+
+
+def _answer(raw: str, e164: str, status: Status, found: dict[str, int], breaches: dict[str, Breach]) -> CheckResult:
+    """The result for a readable number: its breaches (oldest first), per-number data classes and advice."""
+    if not found:
+        return CheckResult(raw, e164, _STATUS_TEXT[status], [], [])
+    hits = [BreachHit(breaches[name], mask_to_classes(mask))
+            for name, mask in sorted(found.items(), key=lambda kv: (breaches[kv[0]].breach_date is None,
+                                                                     breaches[kv[0]].breach_date, kv[0]))]
+    leaked = {cls for hit in hits for cls in hit.data_classes}
+    return CheckResult(raw, e164, _STATUS_TEXT[status], hits, advice_for(leaked))

@@ -3,21 +3,44 @@ E.164 number as an integer, truncated to 64 bits. One ECB call hashes a whole ba
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 from ..secretkey import derive_key, key_fingerprint
 
 # The upper half of every block: a domain tag so these blocks never collide with another use of the key.
-_DOMAIN_TAG = np.uint64(0x6277_6E75_6D62_0001)  # "bwnumb" v1
+_DOMAIN_TAG = 0x6277_6E75_6D62_0001  # "bwnumb" v1
+_DOMAIN_TAG_BYTES = _DOMAIN_TAG.to_bytes(8, "little")
 
 
 class NumberHasher:
-    """Keyed 64-bit hashes of E.164 numbers (given as integers: country code and national digits)."""
+    """Keyed 64-bit hashes of E.164 numbers (given as integers: country code and national digits).
+
+    Picklable (only the key travels), so it can be shipped to worker processes."""
 
     def __init__(self, master_key: bytes) -> None:
         self._key = derive_key(master_key, "index-number-hash", 16)
         self.fingerprint = key_fingerprint(self._key)
+        self._lock = threading.Lock()
+        self._context: CipherContext | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_key": self._key, "fingerprint": self.fingerprint}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._context = None
+
+    def _encrypt(self, blocks: bytes) -> bytes:
+        # ECB has no chaining, so one never-finalized context serves every call (creating one costs microseconds).
+        with self._lock:
+            if self._context is None:
+                self._context = Cipher(algorithms.AES(self._key), modes.ECB()).encryptor()  # noqa: S305 - PRF
+            return self._context.update(blocks)
 
     def hash_many(self, numbers: np.ndarray) -> np.ndarray:
         """Hash an array of E.164 integers (uint64) into an array of uint64 keyed hashes."""
@@ -25,13 +48,13 @@ class NumberHasher:
         blocks = np.empty((numbers.shape[0], 2), dtype="<u8")
         blocks[:, 0] = numbers
         blocks[:, 1] = _DOMAIN_TAG
-        encryptor = Cipher(algorithms.AES(self._key), modes.ECB()).encryptor()  # noqa: S305 - PRF on single blocks
-        out = encryptor.update(blocks.tobytes()) + encryptor.finalize()
+        out = self._encrypt(blocks.tobytes())
         return np.frombuffer(out, dtype="<u8")[0::2].astype(np.uint64)
 
     def hash_one(self, number: int) -> np.uint64:
         """Hash one E.164 integer."""
-        return np.uint64(self.hash_many(np.array([number], dtype=np.uint64))[0])
+        out = self._encrypt(number.to_bytes(8, "little") + _DOMAIN_TAG_BYTES)
+        return np.uint64(int.from_bytes(out[:8], "little"))
 
     def hash_e164(self, e164: str) -> np.uint64:
         """Hash one E.164 string ('+201001234567')."""
