@@ -1,0 +1,1 @@
+"""Guard the lookup API: rate limits, enumeration detection, audit log, traffic simulation."""
