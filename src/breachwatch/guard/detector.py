@@ -93,6 +93,7 @@ class Detector:
         for entity, state in states:
             self._timing(entity, state, len(numbers), now, alerts)
         contributors = tuple(e for e in entities if e[0] != "subnet")
+        min_checks = self.t.anon_ratio_min_checks if client.anonymous else self.t.ratio_min_checks
         for i, e164 in enumerate(numbers):
             digits = e164.lstrip("+")
             if len(digits) < 7 or not digits.isdigit():
@@ -101,7 +102,7 @@ class Detector:
             block, low = digits[:-3], int(digits[-3:])
             hot = self._campaign(block, low, e164, contributors, now, alerts)
             for entity, state in states:
-                self._number(entity, state, digits, block, low, hit, e164, now, alerts)
+                self._number(entity, state, digits, block, low, hit, e164, now, alerts, min_checks)
                 if hot and entity[0] != "subnet":
                     state.hot_touches += 1
                     if state.hot_touches >= self.t.campaign_touches:
@@ -149,12 +150,12 @@ class Detector:
         state.last_request = now
 
     def _number(self, entity: Entity, state: _EntityState, digits: str, block: str, low: int, hit: bool | None,
-                e164: str, now: float, alerts: list[Alert]) -> None:
+                e164: str, now: float, alerts: list[Alert], min_checks: int) -> None:
         t = self.t
         distinct = state.blocks.get(block)
         if distinct is None:
             if len(state.blocks) >= _MAX_BLOCKS_PER_ENTITY:
-                del state.blocks[min(state.blocks, key=lambda b: state.blocks[b].start)]
+                del state.blocks[next(iter(state.blocks))]  # the oldest block this entity touched
             distinct = state.blocks[block] = Distinct(now)
         count = distinct.add(low, now, t.sweep_window)
         if count >= t.sweep_distinct:
@@ -165,7 +166,7 @@ class Detector:
         counter = state.countries.get(cc)
         if counter is None:
             if len(state.countries) >= _MAX_COUNTRIES_PER_ENTITY:
-                del state.countries[min(state.countries, key=lambda c: state.countries[c].start)]
+                del state.countries[next(iter(state.countries))]
             counter = state.countries[cc] = LinearCounter(now)
         covered = counter.add(int(digits[:-4]), now, t.coverage_window)
         if covered >= t.coverage_blocks:
@@ -176,7 +177,7 @@ class Detector:
             return
         checks = state.checks.add(1, now, t.ratio_window)
         hits = state.hits.add(1 if hit else 0, now, t.ratio_window)
-        if checks < t.ratio_min_checks:
+        if checks < min_checks:
             return
         share = hits / checks
         if 1 - share > t.miss_ratio:

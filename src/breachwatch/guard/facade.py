@@ -117,6 +117,13 @@ class Guard:
             self.audit.record_checks(client, e164_numbers, found, decision, now)
         return self._act(self.detector.observe(client, e164_numbers, found, now), now)
 
+    def withhold(self, *, client: ClientId, alerts: Sequence[Alert]) -> bool:
+        """True when `alerts` (from observe) block this very client: answer 429 instead of the results, so
+        the request that gave a scraper away teaches it nothing."""
+        entities = set(client.entities())
+        return any(self.policy.actions.get(a.signal) == "block" and entities.intersection(a.targets)
+                   for a in alerts)
+
     def observe_blind(self, *, client: ClientId, count: int, now: float) -> list[Alert]:
         """Record a private check / OPRF request of `count` evaluations (numbers unseen): timing signals."""
         return self._act(self.detector.observe_blind(client, count, now), now)

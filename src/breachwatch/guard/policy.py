@@ -53,7 +53,8 @@ class Thresholds:
     sweep_window: float = 86400.0   # ... within this many seconds
     coverage_blocks: int = 1500     # distinct 10,000-number blocks of one country touched by one client
     coverage_window: float = 10 * 86400.0
-    ratio_min_checks: int = 60      # checks before the hit/miss ratio of a client is judged
+    ratio_min_checks: int = 60      # checks before the hit/miss ratio of a keyed client is judged
+    anon_ratio_min_checks: int = 20  # the same for anonymous clients (their own limits are tight anyway)
     miss_ratio: float = 0.9         # fire when more than this share of a client's checks are misses
     hit_ratio: float = 0.85         # fire when more than this share are hits (verifying a leaked list)
     ratio_window: float = 86400.0
@@ -73,7 +74,7 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "sweep": "block", "coverage": "block", "miss-ratio": "block", "hit-ratio": "block",
     "rate": "throttle", "regularity": "alert", "campaign": "block",
 }
-_COUNT_FIELDS = ("sweep_distinct", "coverage_blocks", "ratio_min_checks", "regular_min_gaps",
+_COUNT_FIELDS = ("sweep_distinct", "coverage_blocks", "ratio_min_checks", "anon_ratio_min_checks", "regular_min_gaps",
                  "campaign_distinct", "campaign_touches")
 
 
