@@ -52,13 +52,12 @@ class Guard:
 
     def __init__(self, policy: Policy | None = None, backend: LimiterBackend | None = None,
                  detector: Detector | None = None, audit: AuditLog | None = None,
-                 sink: AlertSink | None = None, prefix: str = "bw:") -> None:
+                 sink: AlertSink | None = None) -> None:
         self.policy = policy or Policy()
         self.backend: LimiterBackend = backend or MemoryBackend()
         self.detector = detector or Detector(self.policy.thresholds, self.policy.alert_cooldown)
         self.audit = audit
         self.sink: AlertSink = sink or LogSink()
-        self.prefix = prefix
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -102,11 +101,11 @@ class Guard:
             assert client.key is not None
             owners = [("key", client.key), ("ip", client.ip), ("subnet", client.subnet)]
         owners.append(("global", "-"))
-        return tuple(Bucket(f"{self.prefix}b:{scope}:{owner}:{i}", limit)
+        return tuple(Bucket(f"b:{scope}:{owner}:{i}", limit)
                      for scope, owner in owners for i, limit in enumerate(limits.get(scope, ())))
 
     def _flag(self, kind: str, entity: tuple[str, str]) -> str:
-        return f"{self.prefix}{kind}:{entity[0]}:{entity[1]}"
+        return f"{kind}:{entity[0]}:{entity[1]}"
 
     # ---------------------------------------------------------------------------------------- observe
 

@@ -68,7 +68,7 @@ return 1
 
 
 class RedisBackend:
-    """Buckets and flags in Redis under `prefix`; every take is one atomic script call."""
+    """Buckets and flags in Redis, their names under `prefix`; every take is one atomic script call."""
 
     def __init__(self, url: str, prefix: str = "bw:", timeout: float = 0.5) -> None:
         self.prefix = prefix
@@ -78,7 +78,8 @@ class RedisBackend:
 
     def take(self, request: TakeRequest) -> TakeResult:
         """See LimiterBackend.take."""
-        keys = [*request.block_flags, *request.throttle_flags, *(b.name for b in request.buckets)]
+        p = self.prefix
+        keys = [p + k for k in (*request.block_flags, *request.throttle_flags, *(b.name for b in request.buckets))]
         args: list[float | int] = [request.now, request.cost, request.throttle_factor,
                                    len(request.block_flags), len(request.throttle_flags)]
         for bucket in request.buckets:
@@ -99,7 +100,7 @@ class RedisBackend:
     def set_flag(self, name: str, until: float, now: float) -> None:
         """See LimiterBackend.set_flag."""
         try:
-            self._set_flag(keys=[name], args=[until, now])
+            self._set_flag(keys=[self.prefix + name], args=[until, now])
         except redis.RedisError as exc:
             raise BackendUnavailable(type(exc).__name__) from None
 
