@@ -11,6 +11,9 @@ from .checker import Checker
 from .config import Config, load_config
 from .datahome import DataHome
 from .errors import ConfigError
+from .guard.build import build_guard
+from .guard.clients import ClientHasher
+from .guard.facade import Guard
 from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
@@ -58,6 +61,16 @@ class Services:
         """The number checker over the catalog and index."""
         return Checker(self.catalog, self.hasher, str(self.config.segments_dir))
 
+    @cached_property
+    def guard(self) -> Guard:
+        """The API guard (rate limits, enumeration detector, audit log), configured by the settings."""
+        return build_guard(self.config, self.master_key)
+
+    @cached_property
+    def client_hasher(self) -> ClientHasher:
+        """Turns a request's API-key id and address into the keyed-hash ClientId the guard uses."""
+        return ClientHasher(self.master_key)
+
     def ingest(self, path: str | Path, options: IngestOptions,
                progress: ProgressCallback | None = None) -> IngestReport:
         """Load a dump as a breach (see breachwatch.ingest.ingest)."""
@@ -69,3 +82,5 @@ class Services:
             self.checker.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "guard" in self.__dict__:
+            self.guard.close()

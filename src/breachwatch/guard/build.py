@@ -7,13 +7,12 @@ from pathlib import Path
 from ..config import Config
 from .audit import AuditLog
 from .buckets import LimiterBackend, MemoryBackend
-from .clients import ClientHasher
 from .facade import Guard
 from .policy import policy_from_config
 
 
-def build_guard(config: Config, master: bytes) -> tuple[Guard, ClientHasher]:
-    """The configured Guard and the ClientHasher that makes its ClientIds."""
+def build_guard(config: Config, master: bytes) -> Guard:
+    """The configured Guard (make its ClientIds with ClientHasher(master))."""
     backend: LimiterBackend
     if config.redis_url:
         from .redis_backend import RedisBackend
@@ -24,4 +23,4 @@ def build_guard(config: Config, master: bytes) -> tuple[Guard, ClientHasher]:
     audit = None
     if (config.guard_audit or "").lower() != "off":
         audit = AuditLog(Path(config.guard_audit) if config.guard_audit else config.home / "audit", master)
-    return Guard(policy_from_config(config), backend, audit=audit), ClientHasher(master)
+    return Guard(policy_from_config(config), backend, audit=audit)

@@ -140,7 +140,7 @@ def _attacker(sim: Sim, strategy: str) -> Actor:
         return Sweeper(strategy, False, [ids.client(ids.key(), ids.ip())], start, batch=100, pause=1.0,
                        source="US")
     if strategy == "verify":  # a leaked list checked against the service: mostly hits
-        leaked = [numbers.draw_with(0.95) for _ in range(5000)]
+        leaked = [numbers.draw_with(0.95) for _ in range(2000)]
         return Sweeper(strategy, False, [ids.client(ids.key(), ids.ip())], start, batch=100, pause=2.0,
                        source="list", queue=leaked)
     if strategy == "burst":
