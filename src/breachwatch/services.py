@@ -17,6 +17,7 @@ from .guard.facade import Guard
 from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
+from .private import PrivateIndex
 from .secretkey import load_master_key
 
 _FINGERPRINT_KEY = "index_key_fingerprint"
@@ -62,6 +63,11 @@ class Services:
         return Checker(self.catalog, self.hasher, str(self.config.segments_dir))
 
     @cached_property
+    def private_index(self) -> PrivateIndex:
+        """The server side of the private check (OPRF key and bucket files under HOME/private)."""
+        return PrivateIndex(self.catalog, self.config.home / "private", self.master_key)
+
+    @cached_property
     def guard(self) -> Guard:
         """The API guard (rate limits, enumeration detector, audit log), configured by the settings."""
         return build_guard(self.config, self.master_key)
@@ -80,6 +86,8 @@ class Services:
         """Release what was opened."""
         if "checker" in self.__dict__:
             self.checker.close()
+        if "private_index" in self.__dict__:
+            self.private_index.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
         if "guard" in self.__dict__:

@@ -4,8 +4,11 @@ The `main` group lives in cli/app.py; each module of this package adds the comma
 
 from __future__ import annotations
 
-from . import core  # noqa: F401 - registers the core commands
-from . import guard as _guard  # noqa: F401 - registers the guard commands
+from . import (
+    core,  # noqa: F401 - registers the core commands
+    guard,  # noqa: F401 - registers the guard commands
+    private,  # noqa: F401 - registers the private-check commands
+)
 from .app import main
 
 __all__ = ["main"]
