@@ -40,6 +40,20 @@ SETTINGS: tuple[Setting, ...] = (
             "Numbers per second one API key may check over HTTP (bursts up to max(1000, rate))."),
     Setting("ip_rate", "0.5", "BREACHWATCH_IP_RATE",
             "Numbers per second one client IP may check without a key, on the web page (bursts up to 20)."),
+    Setting("guard_limits", None, "BREACHWATCH_GUARD_LIMITS",
+            "Rate limits per scope, e.g. 'key=1000/1h+20000/10d;anon_ip=30/1h+100/1d' (see docs/guard.md)."),
+    Setting("guard_thresholds", None, "BREACHWATCH_GUARD_THRESHOLDS",
+            "Enumeration-detector thresholds, e.g. 'sweep_distinct=12,miss_ratio=0.9' (see docs/guard.md)."),
+    Setting("guard_sensitivity", "1", "BREACHWATCH_GUARD_SENSITIVITY",
+            "Multiplier of the detector's count thresholds (bigger = more tolerant, slower to fire)."),
+    Setting("guard_actions", None, "BREACHWATCH_GUARD_ACTIONS",
+            "Action per detector signal (log, alert, throttle, block), e.g. 'rate=block,regularity=log'."),
+    Setting("guard_block", "1d", "BREACHWATCH_GUARD_BLOCK",
+            "How long a detector block lasts (e.g. 12h, 1d)."),
+    Setting("guard_redis_fail", "auto", "BREACHWATCH_GUARD_REDIS_FAIL",
+            "When Redis is unreachable: auto (deny anonymous, admit keyed clients), open or closed."),
+    Setting("guard_audit", None, "BREACHWATCH_GUARD_AUDIT",
+            "Directory of the audit log (JSON lines, keyed hashes only). Default: HOME/audit; 'off' disables."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -58,6 +72,13 @@ class Config:
     batch_rows: int = 262144
     key_rate: float = 100.0
     ip_rate: float = 0.5
+    guard_limits: str | None = None
+    guard_thresholds: str | None = None
+    guard_sensitivity: str | None = "1"
+    guard_actions: str | None = None
+    guard_block: str | None = "1d"
+    guard_redis_fail: str | None = "auto"
+    guard_audit: str | None = None
 
     @property
     def catalog_url(self) -> str:

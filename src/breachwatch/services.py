@@ -12,6 +12,9 @@ from .checker import Checker
 from .config import Config, load_config
 from .datahome import DataHome
 from .errors import ConfigError
+from .guard.build import build_guard
+from .guard.clients import ClientHasher
+from .guard.facade import Guard
 from .guard.limiter import BucketPolicy, TokenBucketLimiter
 from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
@@ -84,6 +87,16 @@ class Services:
         """The server side of the private check (OPRF key and bucket files under HOME/private)."""
         return PrivateIndex(self.catalog, self.config.home / "private", self.master_key)
 
+    @cached_property
+    def guard(self) -> Guard:
+        """The API guard (rate limits, enumeration detector, audit log), configured by the settings."""
+        return build_guard(self.config, self.master_key)
+
+    @cached_property
+    def client_hasher(self) -> ClientHasher:
+        """Turns a request's API-key id and address into the keyed-hash ClientId the guard uses."""
+        return ClientHasher(self.master_key)
+
     def ingest(self, path: str | Path, options: IngestOptions,
                progress: ProgressCallback | None = None) -> IngestReport:
         """Load a dump as a breach (see breachwatch.ingest.ingest)."""
@@ -97,3 +110,5 @@ class Services:
             self.private_index.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "guard" in self.__dict__:
+            self.guard.close()

@@ -1,5 +1,4 @@
-"""Abuse guards: rate limiting (in-process now; Redis and the enumeration detector plug in behind the same
-interface)."""
+"""Guard the lookup API: rate limits, enumeration detection, audit log, traffic simulation."""
 
 from .limiter import Decision, RateLimiter, TokenBucketLimiter
 

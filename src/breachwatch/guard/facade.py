@@ -1,0 +1,167 @@
+"""The guard's facade for the web app: `admit` before answering a request (rate limits, blocks, throttles),
+`observe` after answering it (detector, actions, audit). Counters for /metrics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import BreachwatchError
+from .audit import AuditLog
+from .buckets import BackendUnavailable, Bucket, LimiterBackend, MemoryBackend, TakeRequest
+from .clients import ClientId
+from .detector import Alert, Detector
+from .policy import KINDS, Policy
+
+log = logging.getLogger("breachwatch.guard")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether to answer; if not, seconds for a 429's Retry-After and a reason (blocked, limit:SCOPE,
+    too-large:SCOPE, backend-down)."""
+
+    allowed: bool
+    retry_after: int
+    reason: str
+
+
+class AlertSink(Protocol):
+    """Where alerts go (a log line by default; the notifier can be plugged in)."""
+
+    def emit(self, alert: Alert) -> None:
+        """Deliver one alert."""
+        ...
+
+
+class LogSink:
+    """Alerts as WARNING log lines (masked numbers and shortened hashes only)."""
+
+    def emit(self, alert: Alert) -> None:
+        """Log the alert."""
+        targets = ",".join(f"{scope}:{h[:12]}" for scope, h in alert.targets)
+        log.warning("guard alert %s on %s: %s %s", alert.signal, targets, alert.evidence, " ".join(alert.samples))
+
+
+class Guard:
+    """Rate limits + detector + actions + audit, over a limiter backend (in-process or Redis)."""
+
+    def __init__(self, policy: Policy | None = None, backend: LimiterBackend | None = None,
+                 detector: Detector | None = None, audit: AuditLog | None = None,
+                 sink: AlertSink | None = None) -> None:
+        self.policy = policy or Policy()
+        self.backend: LimiterBackend = backend or MemoryBackend()
+        self.detector = detector or Detector(self.policy.thresholds, self.policy.alert_cooldown)
+        self.audit = audit
+        self.sink: AlertSink = sink or LogSink()
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------------ admit
+
+    def admit(self, *, client: ClientId, numbers: int, kind: str, now: float) -> Decision:
+        """Decide whether a request checking `numbers` numbers (or OPRF evaluations) may be answered."""
+        if kind not in KINDS:
+            raise BreachwatchError(f"unknown request kind {kind!r} (one of {', '.join(KINDS)})")
+        if numbers <= 0:
+            return Decision(True, 0, "ok")
+        request = TakeRequest(
+            buckets=self.buckets(client), cost=numbers, now=now,
+            block_flags=tuple(self._flag("block", e) for e in client.entities()),
+            throttle_flags=tuple(self._flag("throttle", e) for e in client.entities()),
+            throttle_factor=self.policy.throttle_factor,
+        )
+        try:
+            result = self.backend.take(request)
+            decision = Decision(result.allowed, result.retry_after, result.reason)
+        except BackendUnavailable:
+            opened = self.policy.fails_open(client.anonymous)
+            self._count("guard_backend_errors_total", f"guard_fail_{'open' if opened else 'closed'}_total")
+            decision = Decision(opened, 0 if opened else 5, "backend-down")
+        if decision.allowed:
+            self._count("guard_admitted_requests_total")
+            with self._lock:
+                self._counts["guard_admitted_numbers_total"] += numbers
+        else:
+            self._count("guard_denied_requests_total", f"guard_denied_total:{decision.reason.split(':')[0]}")
+            if self.audit is not None:
+                self.audit.record_denied(client, numbers, kind, f"denied:{decision.reason}", now)
+        return decision
+
+    def buckets(self, client: ClientId) -> tuple[Bucket, ...]:
+        """Every bucket a request from `client` is charged to."""
+        limits = self.policy.limits
+        if client.anonymous:
+            owners = [("anon_ip", client.ip), ("anon_subnet", client.subnet)]
+        else:
+            assert client.key is not None
+            owners = [("key", client.key), ("ip", client.ip), ("subnet", client.subnet)]
+        owners.append(("global", "-"))
+        return tuple(Bucket(f"b:{scope}:{owner}:{i}", limit)
+                     for scope, owner in owners for i, limit in enumerate(limits.get(scope, ())))
+
+    def _flag(self, kind: str, entity: tuple[str, str]) -> str:
+        return f"{kind}:{entity[0]}:{entity[1]}"
+
+    # ---------------------------------------------------------------------------------------- observe
+
+    def observe(self, *, client: ClientId, e164_numbers: Sequence[str], found: Sequence[int],
+                now: float, decision: str = "ok") -> list[Alert]:
+        """Record an answered request (numbers and breach counts), run the detector, act on its alerts."""
+        if self.audit is not None:
+            self.audit.record_checks(client, e164_numbers, found, decision, now)
+        return self._act(self.detector.observe(client, e164_numbers, found, now), now)
+
+    def withhold(self, *, client: ClientId, alerts: Sequence[Alert]) -> bool:
+        """True when `alerts` (from observe) block this very client: answer 429 instead of the results, so
+        the request that gave a scraper away teaches it nothing."""
+        entities = set(client.entities())
+        return any(self.policy.actions.get(a.signal) == "block" and entities.intersection(a.targets)
+                   for a in alerts)
+
+    def observe_blind(self, *, client: ClientId, count: int, now: float) -> list[Alert]:
+        """Record a private check / OPRF request of `count` evaluations (numbers unseen): timing signals."""
+        return self._act(self.detector.observe_blind(client, count, now), now)
+
+    def _act(self, alerts: list[Alert], now: float) -> list[Alert]:
+        for alert in alerts:
+            action = self.policy.actions.get(alert.signal, "alert")
+            self._count(f"guard_alerts_total:{alert.signal}")
+            if action == "log":
+                log.info("guard signal %s: %s", alert.signal, alert.evidence)
+                continue
+            self.sink.emit(alert)
+            if action in ("throttle", "block"):
+                seconds = self.policy.block_seconds if action == "block" else self.policy.throttle_seconds
+                for entity in alert.targets:
+                    try:
+                        self.backend.set_flag(self._flag(action, entity), now + seconds, now)
+                        self._count(f"guard_actions_total:{action}")
+                    except BackendUnavailable:
+                        self._count("guard_backend_errors_total")
+        return alerts
+
+    # ---------------------------------------------------------------------------------------- metrics
+
+    def _count(self, *names: str) -> None:
+        with self._lock:
+            for name in names:
+                self._counts[name] += 1
+
+    def metrics(self) -> dict[str, int]:
+        """Counters and gauges for /metrics: 'name' or 'name:label' -> value."""
+        with self._lock:
+            counts = dict(self._counts)
+        for name, value in self.detector.stats().items():
+            counts[f"guard_detector_{name}"] = value
+        return counts
+
+    def close(self) -> None:
+        """Release the backend and the audit file."""
+        self.backend.close()
+        if self.audit is not None:
+            self.audit.close()
