@@ -46,7 +46,9 @@ async def healthz(request: Request) -> Response:
 def _private_authorize(request: Request, cost: int) -> None:
     """The private check's gate: a key with scope `private-check`, charged one unit per evaluation."""
     ctx = context_of(request)
-    ctx.charge(request, authenticate(request, "private-check"), cost)
+    key = authenticate(request, "private-check")
+    ctx.charge(request, key, cost, kind="oprf")
+    ctx.observe_blind(request, key, cost)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

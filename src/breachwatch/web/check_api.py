@@ -31,6 +31,7 @@ async def check_one(request: Request) -> Response:
     region = region_param(request)
     ctx.charge(request, key, 1)
     result = ctx.services.checker.check(request.path_params["number"], region)
+    ctx.observe(request, key, [result])
     ctx.metrics.lookups.inc()
     if result.error:
         raise Problem(400, result.error, title="Not a phone number")
@@ -61,6 +62,7 @@ async def check_batch(request: Request) -> Response:
     region = parse_region(region_raw)
     ctx.charge(request, key, len(numbers))
     results = ctx.services.checker.check_many(numbers, region)
+    ctx.observe(request, key, results)
     include_hidden = "admin" in key.scopes
     shaped = [result_dict(r, public_hits(r, include_hidden)) for r in results]
     ctx.metrics.lookups.inc(len(results))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from ..catalog.keys import ApiKey
-from ..guard.limiter import RateLimiter
-from ..models import Breach
+from ..guard.clients import ClientId
+from ..guard.limiter import Decision, RateLimiter
+from ..models import Breach, CheckResult
 from ..services import Services
 from .metrics import Metrics
 from .problems import Problem
@@ -74,14 +75,52 @@ class AppContext:
         digest = hashlib.blake2b(host.encode(), key=self.services.client_hash_key[:32], digest_size=8)
         return "ip:" + digest.hexdigest()
 
-    def charge(self, request: Request, key: ApiKey | None, cost: int) -> None:
-        """Charge `cost` numbers to the key's bucket (or the client IP's without a key); 429 when over."""
+    def client_of(self, request: Request, key: ApiKey | None) -> ClientId:
+        """The guard's view of the caller: keyed hashes of its API key id, address and subnet."""
+        host = request.client.host if request.client else "0.0.0.0"  # noqa: S104 - a label, not a bind address
+        return self.services.client_hasher.client(key.key_id if key is not None else None, host)
+
+    def charge(self, request: Request, key: ApiKey | None, cost: int, kind: str = "check") -> None:
+        """Charge `cost` numbers (or OPRF evaluations) to the caller: the short-term per-key/per-IP bucket,
+        then the guard's limits (key, IP, subnet, global, long-window caps, blocks); 429 when over."""
         bucket = f"key:{key.key_id}" if key is not None else self.client_bucket(request)
         decision = self.limiter.hit(bucket, cost)
+        if decision.allowed:
+            guarded = self.services.guard.admit(client=self.client_of(request, key), numbers=cost, kind=kind,
+                                                now=time.time())
+            if not guarded.allowed:
+                decision = Decision(False, max(1, guarded.retry_after))
         if not decision.allowed:
             self.metrics.rate_limited.inc()
             raise Problem(429, f"Rate limit is exceeded. Try again in {decision.retry_after} seconds.",
                           headers={"retry-after": str(decision.retry_after)})
+
+    def observe(self, request: Request, key: ApiKey | None, results: Sequence[CheckResult]) -> None:
+        """Feed answered checks to the guard (audit log, enumeration detector); when they give the caller
+        away as a scraper, answer 429 instead of the results, so that request teaches it nothing."""
+        readable = [r for r in results if r.e164 is not None]
+        if not readable:
+            return
+        client = self.client_of(request, key)
+        guard = self.services.guard
+        numbers = [r.e164 for r in readable if r.e164]
+        found = [len(r.hits) for r in readable]
+        now = time.time()
+        if key is not None and "admin" in key.scopes:
+            # Operators (organisations' admin keys) are audited but not profiled: their batch checks of staff
+            # lists must not flag, throttle or block the address they share with other clients.
+            if guard.audit is not None:
+                guard.audit.record_checks(client, numbers, found, "ok", now)
+            return
+        alerts = guard.observe(client=client, e164_numbers=numbers, found=found, now=now)
+        if alerts and guard.withhold(client=client, alerts=alerts):
+            self.metrics.rate_limited.inc()
+            raise Problem(429, "This client is blocked for querying like an enumeration tool.",
+                          headers={"retry-after": str(int(guard.policy.block_seconds))})
+
+    def observe_blind(self, request: Request, key: ApiKey | None, evaluations: int) -> None:
+        """Feed answered private checks (numbers unseen) to the guard's timing signals."""
+        self.services.guard.observe_blind(client=self.client_of(request, key), count=evaluations, now=time.time())
 
 
 def context_of(request: Request) -> AppContext:

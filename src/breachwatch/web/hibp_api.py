@@ -86,6 +86,7 @@ async def breached_account(request: Request) -> Response:
         raise Problem(400, "the account is empty; give a phone number")
     ctx.charge(request, key, 1)
     result = ctx.services.checker.check(account, region)
+    ctx.observe(request, key, [result])
     ctx.metrics.lookups.inc()
     if result.error:
         raise Problem(400, result.error)

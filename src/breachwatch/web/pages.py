@@ -77,6 +77,7 @@ async def check(request: Request) -> Response:
         response.headers["retry-after"] = exc.headers["retry-after"]
         return response
     result: CheckResult = ctx.services.checker.check(number, region or None)
+    ctx.observe(request, None, [result])
     ctx.metrics.lookups.inc()
     if result.error:
         values["error"] = result.error.replace(repr(result.query), "this")
