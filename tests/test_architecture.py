@@ -13,6 +13,8 @@ OWNERS = {
     "phonenumbers": ("phone",),
     "sqlalchemy": ("catalog",),
     "alembic": ("catalog",),
+    "redis": ("guard",),
+    "pysodium": ("oprf",),
 }
 
 
