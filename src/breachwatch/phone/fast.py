@@ -13,6 +13,8 @@ the row goes to the per-row path."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -29,9 +31,10 @@ from .tables import (
 )
 
 SLOW = 255  # status code of a row left to the per-row path
+SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
 _NO_REASON = -1
 _REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
-_LEN_REASON = np.array([_NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS], dtype=np.int8)
+_LEN_REASON = [_NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
 _MAX_TEXT = 200
 # Python's str.strip() whitespace within ASCII (other whitespace sends the row to the per-row path).
 _WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
@@ -44,7 +47,8 @@ _BARE_SHAPE = rf"^{_SEP}*[0-9]{_SEP}*$"
 # The domain ends in a letter or digit: parse() then never reads the JID as a number (the '@' stays in it).
 _JID_SHAPE = r"^[0-9]+(?::[0-9]+)?@[A-Za-z0-9.\-]*[A-Za-z0-9]$"
 _WORD_SHAPE = r"^[A-Za-z][A-Za-z ./\-]*$"  # no digit, not 'tel:': no candidate without a hint
-_REGION_OF = {r: REGION_INDEX[r] for r in REGION_INDEX}
+_OPTS = pl.QueryOptFlags.none()
+_OUT_SCHEMA = {"i": pl.Int64, "st": pl.UInt8, "rg": pl.UInt8, "num": pl.UInt64, "rs": pl.Int8}
 
 
 class _Out:
@@ -62,7 +66,7 @@ class _Out:
 
 
 class _Part:
-    """A set of rows (row indices `idx`) with one candidate each, decided as arrays (status SLOW = undecided)."""
+    """Results for a set of rows (row indices `idx`), one candidate reading each."""
 
     def __init__(self, idx: np.ndarray) -> None:
         n = idx.shape[0]
@@ -72,251 +76,222 @@ class _Part:
         self.region = np.zeros(n, dtype=np.uint8)
         self.reason = np.full(n, _NO_REASON, dtype=np.int8)
 
-    def reject(self, sel: np.ndarray, reason: str | np.ndarray) -> None:
+    def reject(self, sel: np.ndarray, reason: str) -> None:
         self.status[sel] = 0
-        self.reason[sel] = _REASON[reason] if isinstance(reason, str) else reason
+        self.reason[sel] = _REASON[reason]
+
+    @classmethod
+    def from_frame(cls, idx: np.ndarray, frame: pl.DataFrame) -> _Part:
+        """Results for `idx` from a frame of (i = position in idx, st, rg, num, rs); missing rows: SLOW."""
+        part = cls(idx)
+        pos = frame["i"].to_numpy()
+        part.status[pos] = frame["st"].to_numpy()
+        part.region[pos] = frame["rg"].to_numpy()
+        part.numbers[pos] = frame["num"].to_numpy()
+        part.reason[pos] = frame["rs"].to_numpy()
+        return part
 
 
-def _contains(values: pl.Series, pattern: str | None) -> np.ndarray:
-    if pattern is None:
-        return np.zeros(values.len(), dtype=bool)
-    return values.str.contains(pattern).fill_null(False).to_numpy()
+# ---------------------------------------------------------------------------------------------- expressions
+
+def _contains(column: pl.Expr, pattern: str | None) -> pl.Expr:
+    return pl.lit(False) if pattern is None else column.str.contains(pattern).fill_null(False)
 
 
-def _lengths(values: pl.Series) -> np.ndarray:
-    return values.str.len_bytes().to_numpy().astype(np.int64)
+def _len_code(table: RegionTable, length: pl.Expr) -> pl.Expr:
+    """_test_number_length(...) as a code (see tables.LENGTH_REASONS) from a number's length."""
+    top = len(table.lengths) - 1
+    return length.clip(0, top).replace_strict(list(range(top + 1)), list(table.lengths), return_dtype=pl.Int8)
 
 
-def _len_code(table: RegionTable, lengths: np.ndarray) -> np.ndarray:
-    return np.asarray(table.lengths, dtype=np.int8)[np.minimum(lengths, len(table.lengths) - 1)]
-
-
-def _general(table: RegionTable, values: pl.Series) -> np.ndarray:
-    """libphonenumber's _match_national_number against the general description (pattern only)."""
-    return _contains(values, table.general)
-
-
-def _valid_expr(table: RegionTable) -> pl.Expr:
-    """_number_type_helper(...) != UNKNOWN over column 'n' (digits) and 'l' (its length): the general
-    description, then any number type."""
+def _valid_expr(table: RegionTable, number: pl.Expr, length: pl.Expr) -> pl.Expr:
+    """_number_type_helper(...) != UNKNOWN: the general description, then any number type."""
     if table.general is None or not table.types:
         return pl.lit(False)
-    general = pl.col("n").str.contains(table.general)
+    general = number.str.contains(table.general)
     if table.general_lengths:
-        general = general & pl.col("l").is_in(list(table.general_lengths))
-    any_type: pl.Expr | None = None
+        general = general & length.is_in(list(table.general_lengths))
+    matches = []
     for pattern, allowed in table.types:
-        match = pl.col("n").str.contains(pattern)
-        if allowed:
-            match = pl.col("l").is_in(list(allowed)) & match
-        any_type = match if any_type is None else (any_type | match)
-    assert any_type is not None
-    return (general & any_type).fill_null(False)
+        match = number.str.contains(pattern)
+        matches.append(length.is_in(list(allowed)) & match if allowed else match)
+    return (general & pl.any_horizontal(matches)).fill_null(False)
 
 
-def _valid_in(table: RegionTable, values: pl.Series, lengths: np.ndarray) -> np.ndarray:
-    """_valid_expr evaluated on `values`."""
-    frame = pl.DataFrame({"n": values, "l": lengths})
-    return frame.select(_valid_expr(table)).to_series().to_numpy()
-
-
-def _strip_national_prefix(table: RegionTable, values: pl.Series, gated: bool) -> tuple[pl.Series, np.ndarray]:
-    """(numbers after _maybe_strip_national_prefix_carrier_code, rows needing the per-row path). With
+def _strip_national_prefix(table: RegionTable, number: pl.Expr, gated: bool) -> tuple[pl.Expr, pl.Expr]:
+    """(the number after _maybe_strip_national_prefix_carrier_code, rows needing the per-row path). With
     `gated`, the strip is kept only where parse keeps it (by the length test of the stripped number)."""
-    slow = np.zeros(values.len(), dtype=bool)
     if table.npp is None:
-        return values, slow
+        return number, pl.lit(False)
     if table.npp_transform or not table.npp_alternatives:
-        # A regex prefix: the rows where it matches something go to the per-row path; an empty match
-        # leaves the number as it is (no group took part, so neither strip nor transform applies).
-        matched = values.str.extract(table.npp, 0)
-        width = matched.str.len_bytes().fill_null(0).to_numpy()
-        return values, width > 0
-    starts = np.zeros(values.len(), dtype=bool)
-    width = np.zeros(values.len(), dtype=np.int64)
+        # A regex prefix: rows where it matches something go to the per-row path; an empty match leaves
+        # the number as it is (no group took part, so neither strip nor transform applies).
+        return number, number.str.extract(table.npp, 0).str.len_bytes().fill_null(0) > 0
+    width: pl.Expr | None = None
+    chain: Any = pl
     for alternative in table.npp_alternatives:  # re.match tries alternatives in order
-        hit = ~starts & values.str.starts_with(alternative).to_numpy()
-        starts |= hit
-        width[hit] = len(alternative)
-    if not starts.any():
-        return values, slow
-    rest = pl.DataFrame({"v": values, "w": width}).select(pl.col("v").str.slice(pl.col("w"))).to_series()
-    viable = _general(table, values)
-    kept = _general(table, rest)
-    strip = starts & ~(viable & ~kept)
+        chain = chain.when(number.str.starts_with(alternative)).then(pl.lit(len(alternative)))
+    width = chain.otherwise(pl.lit(0))
+    rest = number.str.slice(width)
+    viable = _contains(number, table.general)
+    kept = _contains(rest, table.general)
+    strip = (width > 0) & ~(viable & ~kept)
     if gated:
-        code = _len_code(table, _lengths(rest))
-        strip &= ~np.isin(code, (1, 3, 4))  # TOO_SHORT, INVALID_LENGTH, IS_POSSIBLE_LOCAL_ONLY
-    if not strip.any():
-        return values, slow
-    out = pl.select(pl.when(pl.lit(pl.Series(strip))).then(pl.lit(rest)).otherwise(pl.lit(values))).to_series()
-    return out, slow
+        strip = strip & ~_len_code(table, rest.str.len_bytes()).is_in([1, 3, 4])  # TOO_SHORT, INVALID_LENGTH, LOCAL
+    return pl.when(strip).then(rest).otherwise(number), pl.lit(False)
 
 
-def _classify(part: _Part, sel: np.ndarray, cc: int, table: CountryTable, national: pl.Series) -> None:
-    """Decide rows `sel` of `part`, parsed as country code `cc` and national significant number `national`
-    (after the national-prefix strip): the TOO_LONG parse error, validity, region, possible-length reason."""
-    frame = pl.DataFrame({"n": national}).with_columns(pl.col("n").str.len_bytes().cast(pl.Int64).alias("l"))
-    exprs = [(pl.lit(str(cc)) + pl.col("n")).cast(pl.UInt64, strict=False).fill_null(0).alias("num"), pl.col("l")]
-    if len(table.regions) == 1:
-        exprs.append(_valid_expr(table.regions[0]).alias("valid"))
-    computed = frame.select(exprs)
-    num = computed["num"].to_numpy()
-    lengths = computed["l"].to_numpy()
-    too_long = lengths > MAX_NSN
-    overflow = (num == 0) & ~too_long
-    region = np.full(lengths.shape[0], -1, dtype=np.int64)
-    valid = np.zeros(lengths.shape[0], dtype=bool)
-    if len(table.regions) == 1:
-        region[:] = _REGION_OF[table.regions[0].region]
-        valid = computed["valid"].to_numpy()
+def _classified(rows: pl.LazyFrame, country: CountryTable, cc: int) -> pl.LazyFrame:
+    """(i, st, rg, num, rs) of rows with country code `cc`, national significant number in column 'n' (after
+    the national-prefix strip) and column 'slow': the TOO_LONG parse error, validity, region and
+    possible-length reason. Intermediates are columns: nested expressions would be evaluated again."""
+    national = pl.col("n")
+    length = pl.col("ln")
+    rows = rows.with_columns(national.str.len_bytes().cast(pl.Int64).alias("ln"),
+                             (pl.lit(str(cc)) + national).cast(pl.UInt64, strict=False).alias("nu"))
+    if len(country.regions) == 1:
+        rows = rows.with_columns(_valid_expr(country.regions[0], national, length).alias("va"),
+                                 pl.lit(REGION_INDEX[country.regions[0].region]).alias("re"))
     else:
-        for reg in table.regions:
-            left = region < 0
-            if not left.any():
-                break
+        hits = []
+        for k, reg in enumerate(country.regions):
             if reg.leading_digits is not None:
-                hit = left & _contains(national, reg.leading_digits)
-                valid[hit] = _valid_in(reg, national, lengths)[hit]
+                hits += [_contains(national, reg.leading_digits).alias(f"h{k}"),
+                         _valid_expr(reg, national, length).alias(f"v{k}")]
             else:
-                hit = left & _valid_in(reg, national, lengths)
-                valid[hit] = True
-            region[hit] = _REGION_OF[reg.region]
-        region[region < 0] = _REGION_OF.get(table.main_region, _REGION_OF["ZZ"])
-    code = _len_code(table.main, lengths)
-    status = np.where(valid, 2, np.where(code == LENGTH_POSSIBLE, 1, 0)).astype(np.uint8)
-    reason = np.where(status == 0, _LEN_REASON[code], _NO_REASON).astype(np.int8)
-    status[too_long] = 0
-    reason[too_long] = _REASON["too-long"]
-    status[overflow] = SLOW
-    rows = np.flatnonzero(sel)
-    part.status[rows] = status
-    part.reason[rows] = reason
-    part.region[rows] = np.where(status > 0, region, 0)
-    part.numbers[rows] = np.where((status == 1) | (status == 2), num, 0)
-
-
-def _split_cc(digits: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(country code or 0, its length) of each digit string, by longest (= only) prefix."""
-    codes = country_codes()
-    cc = np.zeros(digits.len(), dtype=np.int64)
-    width = np.zeros(digits.len(), dtype=np.int64)
-    for n in (1, 2, 3):
-        head = digits.str.slice(0, n)
-        value = head.cast(pl.Int64, strict=False).fill_null(0).to_numpy()
-        hit = (cc == 0) & np.isin(value, list(codes)) & (_lengths(head) == n) & (head.str.slice(0, 1) != "0").to_numpy()
-        cc[hit] = value[hit]
-        width[hit] = n
-    return cc, width
-
-
-def _international(idx: np.ndarray, digits: pl.Series, hinted: np.ndarray) -> _Part:
-    """parse('+' + digits, None) for each row, then validity: one part over `idx`. Rows whose country code
-    is invalid but that have a region hint go to the per-row path (parse retries them as national)."""
-    part = _Part(idx)
-    lengths = _lengths(digits)
-    short = lengths < 3
-    cc, width = _split_cc(digits)
-    bad_cc = (cc == 0) & ~short
-    part.reject(bad_cc & ~hinted, "invalid-country-code")
-    national_len = lengths - width
-    part.reject(~short & ~bad_cc & (national_len < 2), "too-short")
-    todo = ~short & ~bad_cc & (national_len >= 2)
-    frame = pl.DataFrame({"d": digits, "cc": cc, "w": width})
-    for code in np.unique(cc[todo]):
-        sel = todo & (cc == code)
-        table = country_table(int(code))
-        if table is None or not table.usable:
-            continue
-        rows = np.flatnonzero(sel)
-        sub = frame[rows]
-        national = sub["d"].str.slice(int(sub["w"][0]))
-        stripped, slow = _strip_national_prefix(table.main, national, gated=True)
-        decide = np.zeros_like(sel)
-        decide[rows[~slow]] = True
-        if (~slow).any():
-            _classify(part, decide, int(code), table, stripped.filter(pl.Series(~slow)))
-    return part
-
-
-def _national(idx: np.ndarray, digits: pl.Series, hints: pl.Series) -> _Part:
-    """parse(digits, hint) then validity, for bare digit strings with a region hint."""
-    part = _Part(idx)
-    frame = pl.DataFrame({"d": digits, "h": hints, "pos": np.arange(idx.shape[0])})
-    for (hint,), group in frame.group_by(["h"], maintain_order=False):
-        table = region_table(str(hint))
-        main = country_table(table.country_code) if table is not None else None
-        if table is None or main is None or not table.usable or not main.usable:
-            continue
-        pos = group["pos"].to_numpy()
-        values = group["d"]
-        lengths = _lengths(values)
-        if lengths.min() < 3:
-            keep = lengths >= 3
-            pos, values, lengths = pos[keep], values.filter(pl.Series(keep)), lengths[keep]
-        handled = np.zeros(pos.shape[0], dtype=bool)
-        if table.idd is not None:
-            if table.idd_literal:
-                starts = values.str.starts_with(table.idd).to_numpy()
-                after = values.str.slice(len(table.idd), 1)
-                idd = starts & (after != "0").to_numpy() & (lengths - len(table.idd) >= 3)
-                handled |= starts & ~idd  # '0' after the prefix, or too short after it: per-row path
-                if idd.any():
-                    sub = _international(idx[pos[idd]], values.filter(pl.Series(idd)).str.slice(len(table.idd)),
-                                         np.zeros(int(idd.sum()), dtype=bool))
-                    _merge_into(part, pos[idd], sub)
-                    handled |= idd
-            else:
-                handled |= _contains(values, table.idd)
-        _national_default(part, table, main, pos[~handled], values.filter(pl.Series(~handled)))
-    return part
-
-
-def _national_default(part: _Part, table: RegionTable, main: CountryTable, pos: np.ndarray,
-                      values: pl.Series) -> None:
-    """Rows without an international prefix: the hint's country code may lead the digits; then the national
-    prefix strip and validity."""
-    if pos.shape[0] == 0:
-        return
-    lengths = _lengths(values)
-    ccs = str(table.country_code)
-    lead = values.str.starts_with(ccs).to_numpy()
-    potential = values.str.slice(len(ccs))
-    potential, slow = _strip_national_prefix(table, potential, gated=False)
-    slow &= lead
-    extracted = lead & ~slow & (
-        (~_general(table, values) & _general(table, potential))
-        | (_len_code(table, lengths) == 2)  # TOO_LONG
+                hits += [_valid_expr(reg, national, length).alias(f"h{k}"), pl.lit(True).alias(f"v{k}")]
+        rows = rows.with_columns(hits)
+        region_chain: Any = pl
+        valid_chain: Any = pl
+        for k, reg in enumerate(country.regions):
+            region_chain = region_chain.when(pl.col(f"h{k}")).then(pl.lit(REGION_INDEX[reg.region]))
+            valid_chain = valid_chain.when(pl.col(f"h{k}")).then(pl.col(f"v{k}"))
+        main = REGION_INDEX.get(country.main_region, REGION_INDEX["ZZ"])
+        rows = rows.with_columns(region_chain.otherwise(pl.lit(main)).alias("re"),
+                                 valid_chain.otherwise(pl.lit(False)).alias("va"))
+    rows = rows.with_columns(_len_code(country.main, length).alias("co"))
+    code = pl.col("co")
+    too_long = length > MAX_NSN
+    status = (pl.when(pl.col("slow")).then(pl.lit(SLOW)).when(too_long).then(pl.lit(0))
+              .when(pl.col("nu").is_null()).then(pl.lit(SLOW)).when(pl.col("va")).then(pl.lit(2))
+              .when(code == LENGTH_POSSIBLE).then(pl.lit(1)).otherwise(pl.lit(0)))
+    reason = (pl.when(too_long).then(pl.lit(_REASON["too-long"]))
+              .otherwise(code.replace_strict(list(range(len(_LEN_REASON))), _LEN_REASON, return_dtype=pl.Int8)))
+    rows = rows.with_columns(status.cast(pl.UInt8).alias("st"), reason.cast(pl.Int8).alias("rs0"))
+    accepted = pl.col("st").is_in([1, 2])
+    return rows.select(
+        pl.col("i"), pl.col("st"),
+        pl.when(accepted).then(pl.col("re")).otherwise(pl.lit(0)).cast(pl.UInt8).alias("rg"),
+        pl.when(accepted).then(pl.col("nu")).otherwise(pl.lit(0)).fill_null(0).cast(pl.UInt64).alias("num"),
+        pl.when(pl.col("st") == 0).then(pl.col("rs0")).otherwise(pl.lit(_NO_REASON)).cast(pl.Int8).alias("rs"),
     )
-    national = pl.select(pl.when(pl.lit(pl.Series(extracted))).then(pl.lit(potential))
-                         .otherwise(pl.lit(values))).to_series()
-    short = _lengths(national) < 2
-    sub = _Part(pos)
-    sub.reject(short & ~slow, "too-short")
-    for meta, sel in ((main.main, extracted & ~short & ~slow), (table, ~extracted & ~short & ~slow)):
-        if not sel.any():
+
+
+def _constant(status: int, reason: str | None = None) -> list[pl.Expr]:
+    return [pl.lit(status, dtype=pl.UInt8).alias("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
+            pl.lit(0, dtype=pl.UInt64).alias("num"),
+            pl.lit(_REASON[reason] if reason else _NO_REASON, dtype=pl.Int8).alias("rs")]
+
+
+def _run(branches: list[pl.LazyFrame]) -> pl.DataFrame:
+    if not branches:
+        return pl.DataFrame(schema=_OUT_SCHEMA)
+    return pl.concat(branches, how="vertical_relaxed").collect(optimizations=_OPTS)
+
+
+# ---------------------------------------------------------------------------------------------- readings
+
+def _international(digits: pl.Series, hinted: np.ndarray) -> pl.DataFrame:
+    """parse('+' + digits, None), validity and region for each row, as (i, st, rg, num, rs). Rows whose
+    country code is invalid but that have a region hint go to the per-row path (parse retries them as
+    national numbers of the hint)."""
+    first = pl.col("d").str.slice(0, 1)
+    cc_chain: Any = pl
+    codes = sorted(country_codes())
+    for width in (1, 2, 3):
+        head = pl.col("d").str.slice(0, width)
+        value = head.cast(pl.Int64, strict=False)
+        cc_chain = cc_chain.when((pl.col("l") >= width) & (first != "0") & value.is_in(codes)).then(value)
+    frame = (pl.DataFrame({"d": digits, "h": hinted}).with_row_index("i").with_columns(pl.col("i").cast(pl.Int64))
+             .with_columns(pl.col("d").str.len_bytes().cast(pl.Int64).alias("l"))
+             .with_columns(cc_chain.otherwise(pl.lit(0)).cast(pl.Int64).alias("cc"))
+             .with_columns(pl.col("d").str.slice(pl.col("cc").cast(pl.String).str.len_bytes()).alias("n"))
+             .with_columns(pl.col("n").str.len_bytes().cast(pl.Int64).alias("nl")))
+    lazy = frame.lazy()
+    branches = [
+        lazy.filter((pl.col("l") >= 3) & (pl.col("cc") == 0) & ~pl.col("h"))
+        .select(pl.col("i"), *_constant(0, "invalid-country-code")),
+        lazy.filter((pl.col("l") >= 3) & (pl.col("cc") > 0) & (pl.col("nl") < 2))
+        .select(pl.col("i"), *_constant(0, "too-short")),
+    ]
+    todo = frame.filter((pl.col("l") >= 3) & (pl.col("cc") > 0) & (pl.col("nl") >= 2))
+    for code in todo["cc"].unique().to_list():
+        country = country_table(int(code))
+        if country is None or not country.usable:
             continue
-        rows = np.flatnonzero(sel)
-        stripped, slow2 = _strip_national_prefix(meta, national.filter(pl.Series(sel)), gated=True)
-        decide = np.zeros_like(sel)
-        decide[rows[~slow2]] = True
-        if (~slow2).any():
-            _classify(sub, decide, table.country_code, main, stripped.filter(pl.Series(~slow2)))
-    _merge_into(part, pos, sub)
+        national, slow = _strip_national_prefix(country.main, pl.col("n"), gated=True)
+        rows = todo.lazy().filter(pl.col("cc") == code).with_columns(national.alias("n"), slow.alias("slow"))
+        branches.append(_classified(rows, country, int(code)))
+    return _run(branches)
 
 
-def _merge_into(part: _Part, pos: np.ndarray, sub: _Part) -> None:
-    part.status[pos] = sub.status
-    part.region[pos] = sub.region
-    part.numbers[pos] = sub.numbers
-    part.reason[pos] = sub.reason
-
-
-def _store(out: _Out, part: _Part) -> None:
-    out.status[part.idx] = part.status
-    out.region[part.idx] = part.region
-    out.numbers[part.idx] = part.numbers
-    out.reason[part.idx] = part.reason
+def _national(digits: pl.Series, hints: pl.Series) -> pl.DataFrame:
+    """parse(digits, hint), validity and region for bare digit strings with a region hint, as
+    (i, st, rg, num, rs); st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
+    frame = (pl.DataFrame({"d": digits, "h": hints}).with_row_index("i").with_columns(pl.col("i").cast(pl.Int64))
+             .with_columns(pl.col("d").str.len_bytes().cast(pl.Int64).alias("l"))
+             .filter(pl.col("l") >= 3))
+    lazy = frame.lazy()
+    branches: list[pl.LazyFrame] = []
+    for hint in frame["h"].unique().to_list():
+        table = region_table(str(hint))
+        country = country_table(table.country_code) if table is not None else None
+        if table is None or country is None or not table.usable or not country.usable:
+            continue
+        rows = lazy.filter(pl.col("h") == hint)
+        d = pl.col("d")
+        slow: pl.Expr = pl.lit(False)
+        same = pl.lit(False)
+        if table.idd is not None and table.idd_literal:
+            idd = d.str.starts_with(table.idd)
+            if table.idd == "00":
+                same = idd & (d.str.slice(2, 1) != "0") & (pl.col("l") >= 5)
+            slow = idd & ~same
+        elif table.idd is not None:
+            slow = _contains(d, table.idd)
+        ccs = str(table.country_code)
+        lead = d.str.starts_with(ccs)
+        potential, slow_potential = _strip_national_prefix(table, d.str.slice(len(ccs)), gated=False)
+        rows = rows.with_columns(slow.alias("slow"), same.alias("same"), lead.alias("lead"),
+                                 potential.alias("pot"), (lead & slow_potential).alias("slow_pot"))
+        extracted = (pl.col("lead") & ~pl.col("slow_pot")
+                     & ((~_contains(d, table.general) & _contains(pl.col("pot"), table.general))
+                        | (_len_code(table, pl.col("l")) == 2)))  # TOO_LONG
+        rows = rows.with_columns(extracted.alias("ext"))
+        rows = rows.with_columns(pl.when(pl.col("ext")).then(pl.col("pot")).otherwise(d).alias("n0"))
+        from_main, slow_main = _strip_national_prefix(country.main, pl.col("n0"), gated=True)
+        from_hint, slow_hint = _strip_national_prefix(table, pl.col("n0"), gated=True)
+        rows = rows.with_columns(
+            pl.when(pl.col("ext")).then(from_main).otherwise(from_hint).alias("n"),
+            (pl.col("slow") | pl.col("slow_pot") | pl.when(pl.col("ext")).then(slow_main).otherwise(slow_hint))
+            .alias("slow_all"))
+        short = pl.col("n0").str.len_bytes() < 2
+        rows = rows.with_columns((pl.col("slow_all") | short).alias("slow"))
+        classified = _classified(rows.select("i", "n", "slow"), country, table.country_code)
+        flags = rows.select("i", pl.col("same"), (pl.col("slow") | pl.col("slow_pot")).alias("early"),
+                            short.alias("short"))
+        joined = classified.join(flags, on="i", how="left")
+        branches.append(joined.select(
+            pl.col("i"),
+            pl.when(pl.col("same")).then(pl.lit(SAME_AS_MSISDN)).when(pl.col("early")).then(pl.lit(SLOW))
+            .when(pl.col("short")).then(pl.lit(0)).otherwise(pl.col("st")).cast(pl.UInt8).alias("st"),
+            pl.when(pl.col("same") | pl.col("short")).then(pl.lit(0)).otherwise(pl.col("rg")).cast(pl.UInt8).alias("rg"),
+            pl.when(pl.col("same") | pl.col("short")).then(pl.lit(0)).otherwise(pl.col("num"))
+            .cast(pl.UInt64).alias("num"),
+            pl.when(pl.col("same")).then(pl.lit(_NO_REASON)).when(pl.col("short")).then(pl.lit(_REASON["too-short"]))
+            .otherwise(pl.col("rs")).cast(pl.Int8).alias("rs"),
+        ))
+    return _run(branches)
 
 
 def _combine(first: _Part, second: _Part) -> _Part:
@@ -373,54 +348,75 @@ def undecided_rows(phones: list[str], hints: list[str | None] | None,
     return np.flatnonzero(_decide(phones, hints, default_region).status == SLOW)
 
 
+def _msisdn(values: pl.Expr) -> pl.Expr:
+    """The policy's MSISDN reading of digits: a leading '00' is dropped."""
+    return pl.when(values.str.starts_with("00")).then(values.str.slice(2)).otherwise(values)
+
+
 def _decide(phones: list[str], hints: list[str | None] | None, default_region: str | None) -> _Out:
     n = len(phones)
     out = _Out(n)
     if n == 0:
         return out
     hint, odd_hint = _resolve_hints(n, hints, default_region)
-    raw = pl.Series("raw", phones, dtype=pl.String)
-    text = raw.str.strip_chars(_WS)
-    text = text.str.replace_many(_FROM, _TO)
-    has_hint = hint.is_not_null().to_numpy() & ~odd_hint
-    usable = ~odd_hint & (raw.str.len_chars().to_numpy() <= _MAX_TEXT)
-    empty = usable & (text == "").to_numpy()
-    out.reject(np.flatnonzero(empty), "empty")
-    plus = usable & _contains(text, _PLUS_SHAPE)
-    bare = usable & ~plus & _contains(text, _BARE_SHAPE)
-    jid = usable & _contains(text, _JID_SHAPE)
-    word = usable & ~has_hint & _contains(text, _WORD_SHAPE) & ~empty
-    out.reject(np.flatnonzero(word), "no-digits")
-    digits = text.str.replace_all("[^0-9]", "")
-    if plus.any():
-        sel = np.flatnonzero(plus)
-        _store(out, _international(sel, digits.gather(sel), has_hint[sel]))
-    jid_user = text.str.extract(r"^([0-9]+)", 1)
-    for rows, source in ((bare & ~has_hint, digits), (jid & ~has_hint, jid_user)):
-        if not rows.any():
-            continue
-        sel = np.flatnonzero(rows)
-        _store(out, _international(sel, _msisdn(source.gather(sel)), np.zeros(sel.shape[0], dtype=bool)))
-    if (jid & has_hint).any():
-        # parse(jid, hint) is NOT_A_NUMBER, so the MSISDN reading decides, with that reason if rejected.
-        sel = np.flatnonzero(jid & has_hint)
-        first = _Part(sel)
-        first.reject(np.ones(sel.shape[0], dtype=bool), "not-a-number")
-        _store(out, _combine(first, _international(sel, _msisdn(jid_user.gather(sel)),
-                                                   np.zeros(sel.shape[0], dtype=bool))))
-    hinted = bare & has_hint
-    if hinted.any():
-        sel = np.flatnonzero(hinted)
-        values = digits.gather(sel)
-        first = _national(sel, values, hint.gather(sel))
-        msisdn = _msisdn(values)
-        need = first.status != 2
-        second = _Part(sel)
-        if need.any():
-            sub = _international(sel[need], msisdn.filter(pl.Series(need)), np.zeros(int(need.sum()), dtype=bool))
-            _merge_into(second, np.flatnonzero(need), sub)
-        _store(out, _combine(first, second))
+    frame = pl.DataFrame({"raw": pl.Series(phones, dtype=pl.String), "h": hint, "odd": odd_hint})
+    text = pl.col("raw").str.strip_chars(_WS).str.replace_many(_FROM, _TO)
+    frame = frame.with_columns(text.alias("t")).with_columns(
+        (pl.col("h").is_not_null() & ~pl.col("odd")).alias("hinted"),
+        (~pl.col("odd") & (pl.col("raw").str.len_chars() <= _MAX_TEXT)).alias("ok"),
+        pl.col("t").str.replace_all("[^0-9]", "").alias("d"),
+        pl.col("t").str.extract(r"^([0-9]+)", 1).alias("user"),
+    ).with_columns(
+        (pl.col("ok") & (pl.col("t") == "")).alias("empty"),
+        (pl.col("ok") & pl.col("t").str.contains(_PLUS_SHAPE)).alias("plus"),
+        (pl.col("ok") & pl.col("t").str.contains(_BARE_SHAPE) & ~pl.col("t").str.contains(_PLUS_SHAPE)).alias("bare"),
+        (pl.col("ok") & pl.col("t").str.contains(_JID_SHAPE)).alias("jid"),
+        (pl.col("ok") & ~pl.col("hinted") & pl.col("t").str.contains(_WORD_SHAPE)).alias("word"),
+    ).with_columns(
+        pl.when(pl.col("plus")).then(pl.col("d")).when(pl.col("bare")).then(_msisdn(pl.col("d")))
+        .when(pl.col("jid")).then(_msisdn(pl.col("user"))).alias("intl"),
+    )
+    flags = {name: frame[name].fill_null(False).to_numpy() for name in
+             ("empty", "plus", "bare", "jid", "word", "hinted")}
+    out.reject(np.flatnonzero(flags["empty"]), "empty")
+    out.reject(np.flatnonzero(flags["word"]), "no-digits")
+    has_intl = flags["plus"] | flags["bare"] | flags["jid"]
+    sel = np.flatnonzero(has_intl)
+    if sel.shape[0] == 0:
+        return out
+    second = _Part.from_frame(sel, _international(frame["intl"].gather(sel), (flags["plus"] & flags["hinted"])[sel]))
+    # Rows read only internationally: '+…' shapes, and MSISDN/JID rows without a hint.
+    alone = (flags["plus"] | ~flags["hinted"])[sel]
+    _store(out, _subset(second, alone))
+    # A JID with a hint: parse(jid, hint) is NOT_A_NUMBER, so the MSISDN reading decides.
+    jid_hinted = (flags["jid"] & flags["hinted"] & ~flags["plus"])[sel]
+    if jid_hinted.any():
+        first = _Part(sel[jid_hinted])
+        first.reject(np.ones(first.idx.shape[0], dtype=bool), "not-a-number")
+        _store(out, _combine(first, _subset(second, jid_hinted)))
+    bare_hinted = (flags["bare"] & flags["hinted"])[sel]
+    if bare_hinted.any():
+        rows = sel[bare_hinted]
+        msisdn = _subset(second, bare_hinted)
+        first = _Part.from_frame(rows, _national(frame["d"].gather(rows), frame["h"].gather(rows)))
+        same = first.status == SAME_AS_MSISDN
+        _store(out, _combine(first, msisdn))
+        _store(out, _subset(msisdn, same))
     return out
+
+
+def _subset(part: _Part, sel: np.ndarray) -> _Part:
+    sub = _Part(part.idx[sel])
+    sub.status, sub.region, sub.numbers, sub.reason = (part.status[sel], part.region[sel], part.numbers[sel],
+                                                        part.reason[sel])
+    return sub
+
+
+def _store(out: _Out, part: _Part) -> None:
+    out.status[part.idx] = part.status
+    out.region[part.idx] = part.region
+    out.numbers[part.idx] = part.numbers
+    out.reason[part.idx] = part.reason
 
 
 def _finish(out: _Out, phones: list[str], hints: list[str | None] | None,
