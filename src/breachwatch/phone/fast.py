@@ -201,54 +201,74 @@ def _run(branches: list[pl.LazyFrame]) -> pl.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- readings
 
-def _international(digits: pl.Series, hinted: np.ndarray) -> pl.DataFrame:
-    """parse('+' + digits, None), validity and region for each row, as (i, st, rg, num, rs). Rows whose
-    country code is invalid but that have a region hint go to the per-row path (parse retries them as
-    national numbers of the hint)."""
+CLASSIFY = 253  # pre-status of a candidate still to be classified
+
+
+def _candidates_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.select(pl.col("k").cast(pl.Int64), pl.col("cc").cast(pl.Int64), pl.col("n").cast(pl.String),
+                        pl.col("slow").cast(pl.Boolean), pl.col("st").cast(pl.UInt8), pl.col("rs").cast(pl.Int8))
+
+
+def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.LazyFrame:
+    """Candidates (k, cc, n, slow, st, rs) of parse('+' + digits, None) up to the national-prefix strip; k is
+    offset + position. Rows whose country code is invalid but that have a region hint go to the per-row
+    path (parse retries them as national numbers of the hint)."""
     first = pl.col("d").str.slice(0, 1)
     cc_chain: Any = pl
     codes = sorted(country_codes())
     for width in (1, 2, 3):
-        head = pl.col("d").str.slice(0, width)
-        value = head.cast(pl.Int64, strict=False)
+        value = pl.col("d").str.slice(0, width).cast(pl.Int64, strict=False)
         cc_chain = cc_chain.when((pl.col("l") >= width) & (first != "0") & value.is_in(codes)).then(value)
-    frame = (pl.DataFrame({"d": digits, "h": hinted}).with_row_index("i").with_columns(pl.col("i").cast(pl.Int64))
-             .with_columns(pl.col("d").str.len_bytes().cast(pl.Int64).alias("l"))
+    frame = (pl.DataFrame({"d": digits, "h": hinted}).with_row_index("k")
+             .with_columns((pl.col("k").cast(pl.Int64) + offset).alias("k"),
+                           pl.col("d").str.len_bytes().cast(pl.Int64).alias("l"))
              .with_columns(cc_chain.otherwise(pl.lit(0)).cast(pl.Int64).alias("cc"))
              .with_columns(pl.col("d").str.slice(pl.col("cc").cast(pl.String).str.len_bytes()).alias("n"))
              .with_columns(pl.col("n").str.len_bytes().cast(pl.Int64).alias("nl")))
+    status = (pl.when(pl.col("l") < 3).then(pl.lit(SLOW))
+              .when((pl.col("cc") == 0) & pl.col("h")).then(pl.lit(SLOW))
+              .when(pl.col("cc") == 0).then(pl.lit(0))
+              .when(pl.col("nl") < 2).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)))
+    reason = (pl.when(pl.col("cc") == 0).then(pl.lit(_REASON["invalid-country-code"]))
+              .otherwise(pl.lit(_REASON["too-short"])))
+    frame = frame.with_columns(status.alias("st"), reason.alias("rs"), pl.lit(False).alias("slow"))
     lazy = frame.lazy()
-    branches = [
-        lazy.filter((pl.col("l") >= 3) & (pl.col("cc") == 0) & ~pl.col("h"))
-        .select(pl.col("i"), *_constant(0, "invalid-country-code")),
-        lazy.filter((pl.col("l") >= 3) & (pl.col("cc") > 0) & (pl.col("nl") < 2))
-        .select(pl.col("i"), *_constant(0, "too-short")),
-    ]
-    todo = frame.filter((pl.col("l") >= 3) & (pl.col("cc") > 0) & (pl.col("nl") >= 2))
-    for code in todo["cc"].unique().to_list():
+    todo = pl.col("st") == CLASSIFY
+    plain: list[int] = []
+    branches: list[pl.LazyFrame] = []
+    for code in frame.filter(todo)["cc"].unique().to_list():
         country = country_table(int(code))
         if country is None or not country.usable:
-            continue
-        national, slow = _strip_national_prefix(country.main, pl.col("n"), gated=True)
-        rows = todo.lazy().filter(pl.col("cc") == code).with_columns(national.alias("n"), slow.alias("slow"))
-        branches.append(_classified(rows, country, int(code)))
-    return _run(branches)
+            branches.append(lazy.filter(todo & (pl.col("cc") == code)).with_columns(pl.lit(True).alias("slow")))
+        elif country.main.npp is None:
+            plain.append(int(code))
+        else:
+            national, slow = _strip_national_prefix(country.main, pl.col("n"), gated=True)
+            branches.append(lazy.filter(todo & (pl.col("cc") == code))
+                            .with_columns(national.alias("n"), slow.alias("slow")))
+    branches.append(lazy.filter(~todo | pl.col("cc").is_in(plain)))
+    return pl.concat([_candidates_frame(b) for b in branches])
 
 
-def _national(digits: pl.Series, hints: pl.Series) -> pl.DataFrame:
-    """parse(digits, hint), validity and region for bare digit strings with a region hint, as
-    (i, st, rg, num, rs); st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
-    frame = (pl.DataFrame({"d": digits, "h": hints}).with_row_index("i").with_columns(pl.col("i").cast(pl.Int64))
-             .with_columns(pl.col("d").str.len_bytes().cast(pl.Int64).alias("l"))
-             .filter(pl.col("l") >= 3))
+def _national(digits: pl.Series, hints: pl.Series, offset: int) -> pl.LazyFrame:
+    """Candidates (k, cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint,
+    up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
+    frame = (pl.DataFrame({"d": digits, "h": hints}).with_row_index("k")
+             .with_columns((pl.col("k").cast(pl.Int64) + offset).alias("k"),
+                           pl.col("d").str.len_bytes().cast(pl.Int64).alias("l")))
     lazy = frame.lazy()
-    branches: list[pl.LazyFrame] = []
-    for hint in frame["h"].unique().to_list():
+    branches: list[pl.LazyFrame] = [
+        lazy.filter(pl.col("l") < 3).select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"),
+                                            pl.lit(False).alias("slow"), pl.lit(SLOW).alias("st"),
+                                            pl.lit(_NO_REASON).alias("rs"))]
+    for hint in frame.filter(pl.col("l") >= 3)["h"].unique().to_list():
         table = region_table(str(hint))
         country = country_table(table.country_code) if table is not None else None
+        rows = lazy.filter((pl.col("h") == hint) & (pl.col("l") >= 3))
         if table is None or country is None or not table.usable or not country.usable:
+            branches.append(rows.select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"), pl.lit(True).alias("slow"),
+                                        pl.lit(SLOW).alias("st"), pl.lit(_NO_REASON).alias("rs")))
             continue
-        rows = lazy.filter(pl.col("h") == hint)
         d = pl.col("d")
         slow: pl.Expr = pl.lit(False)
         same = pl.lit(False)
@@ -262,35 +282,44 @@ def _national(digits: pl.Series, hints: pl.Series) -> pl.DataFrame:
         ccs = str(table.country_code)
         lead = d.str.starts_with(ccs)
         potential, slow_potential = _strip_national_prefix(table, d.str.slice(len(ccs)), gated=False)
-        rows = rows.with_columns(slow.alias("slow"), same.alias("same"), lead.alias("lead"),
-                                 potential.alias("pot"), (lead & slow_potential).alias("slow_pot"))
-        extracted = (pl.col("lead") & ~pl.col("slow_pot")
+        rows = rows.with_columns(slow.alias("early"), same.alias("same"), lead.alias("lead"),
+                                 potential.alias("pot"))
+        rows = rows.with_columns((pl.col("early") | (pl.col("lead") & slow_potential)).alias("early"))
+        extracted = (pl.col("lead") & ~pl.col("early")
                      & ((~_contains(d, table.general) & _contains(pl.col("pot"), table.general))
                         | (_len_code(table, pl.col("l")) == 2)))  # TOO_LONG
         rows = rows.with_columns(extracted.alias("ext"))
         rows = rows.with_columns(pl.when(pl.col("ext")).then(pl.col("pot")).otherwise(d).alias("n0"))
         from_main, slow_main = _strip_national_prefix(country.main, pl.col("n0"), gated=True)
         from_hint, slow_hint = _strip_national_prefix(table, pl.col("n0"), gated=True)
-        rows = rows.with_columns(
-            pl.when(pl.col("ext")).then(from_main).otherwise(from_hint).alias("n"),
-            (pl.col("slow") | pl.col("slow_pot") | pl.when(pl.col("ext")).then(slow_main).otherwise(slow_hint))
-            .alias("slow_all"))
         short = pl.col("n0").str.len_bytes() < 2
-        rows = rows.with_columns((pl.col("slow_all") | short).alias("slow"))
-        classified = _classified(rows.select("i", "n", "slow"), country, table.country_code)
-        flags = rows.select("i", pl.col("same"), (pl.col("slow") | pl.col("slow_pot")).alias("early"),
-                            short.alias("short"))
-        joined = classified.join(flags, on="i", how="left")
-        branches.append(joined.select(
-            pl.col("i"),
+        branches.append(rows.select(
+            "k", pl.lit(table.country_code).alias("cc"),
+            pl.when(pl.col("ext")).then(from_main).otherwise(from_hint).alias("n"),
+            pl.when(pl.col("ext")).then(slow_main).otherwise(slow_hint).alias("slow"),
             pl.when(pl.col("same")).then(pl.lit(SAME_AS_MSISDN)).when(pl.col("early")).then(pl.lit(SLOW))
-            .when(pl.col("short")).then(pl.lit(0)).otherwise(pl.col("st")).cast(pl.UInt8).alias("st"),
-            pl.when(pl.col("same") | pl.col("short")).then(pl.lit(0)).otherwise(pl.col("rg")).cast(pl.UInt8).alias("rg"),
-            pl.when(pl.col("same") | pl.col("short")).then(pl.lit(0)).otherwise(pl.col("num"))
-            .cast(pl.UInt64).alias("num"),
-            pl.when(pl.col("same")).then(pl.lit(_NO_REASON)).when(pl.col("short")).then(pl.lit(_REASON["too-short"]))
-            .otherwise(pl.col("rs")).cast(pl.Int8).alias("rs"),
+            .when(short).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)).alias("st"),
+            pl.when(short & ~pl.col("same") & ~pl.col("early")).then(pl.lit(_REASON["too-short"]))
+            .otherwise(pl.lit(_NO_REASON)).alias("rs"),
         ))
+    return pl.concat([_candidates_frame(b) for b in branches])
+
+
+def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
+    """(i = k, st, rg, num, rs) of every candidate: classified per country code, or its pre-status."""
+    frame = candidates.collect(optimizations=_OPTS)
+    lazy = frame.lazy()
+    todo = pl.col("st") == CLASSIFY
+    branches = [lazy.filter(~todo).select(pl.col("k").alias("i"), pl.col("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
+                                          pl.lit(0, dtype=pl.UInt64).alias("num"), pl.col("rs"))]
+    for code in frame.filter(todo)["cc"].unique().to_list():
+        country = country_table(int(code))
+        rows = lazy.filter(todo & (pl.col("cc") == code)).select(pl.col("k").alias("i"), "n", "slow")
+        if country is None or not country.usable:
+            rows = rows.with_columns(pl.lit(True).alias("slow"))
+            country = country_table(1)
+            assert country is not None
+        branches.append(_classified(rows, country, int(code)))
     return _run(branches)
 
 
@@ -310,20 +339,15 @@ def _combine(first: _Part, second: _Part) -> _Part:
     return out
 
 
-def _msisdn(values: pl.Series) -> pl.Series:
-    """The policy's MSISDN reading of digits: a leading '00' is dropped."""
-    return pl.select(pl.when(pl.lit(values).str.starts_with("00")).then(pl.lit(values).str.slice(2))
-                     .otherwise(pl.lit(values))).to_series()
-
-
-def _resolve_hints(n: int, hints: list[str | None] | None, default_region: str | None) -> tuple[pl.Series, np.ndarray]:
+def _resolve_hints(n: int, hints: list[str | None] | None,
+                   default_region: str | None) -> tuple[pl.Series, np.ndarray]:
     """(the hint each row's normalize call gets, or null; rows whose hint needs the per-row path)."""
     default = default_region.strip() if default_region else None
     if hints is None:
         value = default.upper() if default else None
         ok = value if value in SUPPORTED_REGIONS else None
-        odd = default is not None and not default.isascii()
-        return pl.Series("h", [ok] * n, dtype=pl.String), np.full(n, odd)
+        odd = bool(default is not None and not default.isascii())
+        return pl.Series("h", [ok] * n, dtype=pl.String), np.full(n, odd, dtype=bool)
     raw = pl.Series("h", hints, dtype=pl.String)
     fallback = default_region or None
     frame = pl.DataFrame({"h": raw}).with_columns(
@@ -384,7 +408,15 @@ def _decide(phones: list[str], hints: list[str | None] | None, default_region: s
     sel = np.flatnonzero(has_intl)
     if sel.shape[0] == 0:
         return out
-    second = _Part.from_frame(sel, _international(frame["intl"].gather(sel), (flags["plus"] & flags["hinted"])[sel]))
+    bare_hinted = (flags["bare"] & flags["hinted"])[sel]
+    rows = sel[bare_hinted]
+    parts = [_international(frame["intl"].gather(sel), (flags["plus"] & flags["hinted"])[sel], 0)]
+    if rows.shape[0]:
+        parts.append(_national(frame["d"].gather(rows), frame["h"].gather(rows), sel.shape[0]))
+    results = _classify_candidates(pl.concat(parts))
+    keys = np.concatenate([sel, rows])
+    both = _Part.from_frame(keys, results)
+    second = _subset(both, np.arange(sel.shape[0]))
     # Rows read only internationally: '+…' shapes, and MSISDN/JID rows without a hint.
     alone = (flags["plus"] | ~flags["hinted"])[sel]
     _store(out, _subset(second, alone))
@@ -394,11 +426,9 @@ def _decide(phones: list[str], hints: list[str | None] | None, default_region: s
         first = _Part(sel[jid_hinted])
         first.reject(np.ones(first.idx.shape[0], dtype=bool), "not-a-number")
         _store(out, _combine(first, _subset(second, jid_hinted)))
-    bare_hinted = (flags["bare"] & flags["hinted"])[sel]
-    if bare_hinted.any():
-        rows = sel[bare_hinted]
+    if rows.shape[0]:
         msisdn = _subset(second, bare_hinted)
-        first = _Part.from_frame(rows, _national(frame["d"].gather(rows), frame["h"].gather(rows)))
+        first = _subset(both, np.arange(sel.shape[0], keys.shape[0]))
         same = first.status == SAME_AS_MSISDN
         _store(out, _combine(first, msisdn))
         _store(out, _subset(msisdn, same))
