@@ -354,10 +354,11 @@ def _resolve_hints(n: int, hints: list[str | None] | None,
         pl.when(pl.col("h").is_null() | (pl.col("h") == "")).then(pl.lit(fallback, dtype=pl.String))
         .otherwise(pl.col("h")).str.strip_chars(_WS).alias("t"))
     frame = frame.with_columns(pl.col("t").str.to_uppercase().alias("u"))
-    odd = (~pl.select(frame["t"].fill_null("").str.contains(r"^[\x00-\x7f]*$")).to_series()).to_numpy()
+    ascii_only = frame["t"].fill_null("").str.contains(r"^[\x00-\x7f]*$").to_numpy()
+    odd_rows: np.ndarray = ~ascii_only
     known = frame["u"].is_in(sorted(SUPPORTED_REGIONS)).fill_null(False)
     resolved = pl.select(pl.when(pl.lit(known)).then(pl.lit(frame["u"])).otherwise(None)).to_series()
-    return resolved.alias("h"), odd
+    return resolved.alias("h"), odd_rows
 
 
 def normalize_fast(phones: list[str], hints: list[str | None] | None,
