@@ -14,9 +14,6 @@ import numpy as np
 from ..errors import IndexCorruptError
 from .segment import HEADER_SIZE, MAGIC, SEGMENT_FORMAT_VERSION, unpack_header
 
-_SHIFT = 48
-_TOP = 1 << 16
-
 
 class SegmentReader:
     """One segment file, memory-mapped; refuses files that are truncated, altered or of another key."""
@@ -54,10 +51,6 @@ class SegmentReader:
         # np.asarray views: a np.memmap object costs microseconds more per call.
         self.hashes = np.frombuffer(self._mmap, dtype="<u8", count=count, offset=HEADER_SIZE)
         self.masks = np.frombuffer(self._mmap, dtype="<u2", count=count, offset=HEADER_SIZE + 8 * count)
-        # Where each value of the top 16 bits starts (65,537 binary searches on the mapping, no scan): a
-        # single lookup then searches a slice of about count/65536 entries.
-        bounds = np.arange(_TOP, dtype=np.uint64) << np.uint64(_SHIFT)
-        self._offsets = [*np.searchsorted(self.hashes, bounds).tolist(), count]
         if verify:
             self.verify()
 
@@ -75,12 +68,8 @@ class SegmentReader:
     def get(self, hashed: np.uint64 | int) -> int | None:
         """The data-class mask stored for one hashed number, or None if absent."""
         value = np.uint64(hashed)  # a Python int would make numpy convert the whole array on every call
-        top = int(value) >> _SHIFT
-        lo, hi = self._offsets[top], self._offsets[top + 1]
-        if lo == hi:
-            return None
-        i = lo + int(np.searchsorted(self.hashes[lo:hi], value))
-        if i < hi and self.hashes[i] == value:
+        i = int(np.searchsorted(self.hashes, value))
+        if i < self.count and self.hashes[i] == value:
             return int(self.masks[i])
         return None
 
