@@ -11,7 +11,7 @@ import pytest
 from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
-from breachwatch.workers import run_partition
+from breachwatch.workers import InlineRunner, run_partition
 from conftest import TEST_KEY
 
 
@@ -51,6 +51,7 @@ def test_work_files_are_removed_when_ingest_fails_midway(tmp_path: Path, dumps: 
         return run_partition(*args)
 
     monkeypatch.setattr("breachwatch.workers.run_partition", failing)
+    monkeypatch.setattr("breachwatch.ingest._runner", lambda *args: InlineRunner())  # the patch is in-process
     with pytest.raises(RuntimeError, match="disk full"):
         services.ingest(dumps["csv"]["path"], IngestOptions(breach="Synth"))
     assert calls["n"] == 3
