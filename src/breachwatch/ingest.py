@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +19,26 @@ from .datahome import DataHome
 from .errors import BreachExistsError, BreachwatchError, UnknownBreachError
 from .index import NumberHasher, SegmentWriter
 from .models import Breach, CountryCount, IngestReport, RejectSample, mask_to_classes
-from .phone import REGIONS, SUPPORTED_REGIONS, Status, mask_raw, normalize_many
+from .phone import REGIONS, SUPPORTED_REGIONS
 from .readers import DumpLayout, read_batches, sniff_layout
-from .spill import RadixSpill
+from .workers import (
+    DaskRunner,
+    InlineRunner,
+    Partition,
+    PartitionResult,
+    ProcessRunner,
+    Runner,
+    merged_buckets,
+    run_all,
+)
 
 ProgressCallback = Callable[[int, int, int], None]
 """Called with (rows read, bytes of the file read, file size in bytes)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 SAMPLES_PER_REASON = 3
+#: Dumps smaller than this many batches are ingested in this process (a pool costs more than it saves).
+INLINE_BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ class IngestOptions:
     encoding: str | None = None
     format: str | None = None
     replace: bool = False
+    #: Dask scheduler address (tcp://HOST:8786); default: the dask_scheduler setting, else local processes.
+    scheduler: str | None = None
 
 
 def validate_options(options: IngestOptions) -> None:
@@ -88,31 +102,38 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
                           phone_column=layout.phone_column, country_column=layout.country_column)
     default_region = options.default_region.upper() if options.default_region else None
     workdir = home.new_workdir()
-    spill = RadixSpill(workdir)
     writer: SegmentWriter | None = None
     seen_mask = 0
-    try:
-        for batch in read_batches(layout, config.batch_rows):
-            report.rows += len(batch.phones) + len(batch.malformed)
-            for row, reason in batch.malformed:
-                _reject(report, reason.split(":", 1)[0], row, "")
-            norm = normalize_many(batch.phones, batch.hints, default_region)
-            for i, reason in norm.reasons.items():
-                _reject(report, reason, int(batch.rows[i]), batch.phones[i])
-            keep = norm.status != Status.REJECTED
-            report.accepted_rows += int(keep.sum())
-            masks = batch.masks[keep]
-            if masks.shape[0]:
-                seen_mask |= int(np.bitwise_or.reduce(masks))
-            spill.add(hasher.hash_many(norm.numbers[keep]), masks, norm.region[keep],
-                      (norm.status[keep] == Status.VALID).astype(np.uint8))
+    runner: Runner | None = None
+
+    def partitions() -> Iterator[Partition]:
+        for number, batch in enumerate(read_batches(layout, config.batch_rows)):
+            yield Partition(number, batch.phones, batch.hints, batch.masks, batch.rows, default_region,
+                            batch.malformed)
             if progress is not None:
-                progress(report.rows, batch.bytes_read, total_bytes)
+                progress(report.rows + len(batch.phones) + len(batch.malformed), batch.bytes_read, total_bytes)
+
+    def collect(result: PartitionResult) -> None:
+        nonlocal seen_mask
+        report.rows += result.rows
+        report.accepted_rows += result.accepted
+        seen_mask |= result.seen_mask
+        for reason, count in result.rejected_by_reason.items():
+            report.rejected_rows += count
+            report.rejected_by_reason[reason] = report.rejected_by_reason.get(reason, 0) + count
+            samples = report.rejected_samples.setdefault(reason, [])
+            for row, masked in result.samples.get(reason, []):
+                if len(samples) < SAMPLES_PER_REASON:
+                    samples.append(RejectSample(row, masked))
+
+    try:
+        runner = _runner(config, options, total_bytes)
+        run_all(runner, partitions(), hasher, workdir, collect)
         segment_path = home.new_segment_path(options.breach)
         writer = SegmentWriter(segment_path, hasher.fingerprint)
         region_counts = np.zeros(len(REGIONS), dtype=np.int64)
         region_valid = np.zeros(len(REGIONS), dtype=np.int64)
-        for bucket in spill.merged():
+        for bucket in merged_buckets(workdir):
             writer.append(bucket.hashes, bucket.masks)
             region_counts += np.bincount(bucket.regions, minlength=len(REGIONS))
             region_valid += np.bincount(bucket.regions[bucket.valid == 1], minlength=len(REGIONS))
@@ -137,15 +158,23 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
             writer.abort()
         raise
     finally:
-        spill.cleanup()
+        if runner is not None:
+            runner.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _reject(report: IngestReport, reason: str, row: int, raw: str) -> None:
-    report.rejected_rows += 1
-    report.rejected_by_reason[reason] = report.rejected_by_reason.get(reason, 0) + 1
-    samples = report.rejected_samples.setdefault(reason, [])
-    if len(samples) < SAMPLES_PER_REASON:
-        samples.append(RejectSample(row, mask_raw(raw)))
+def _runner(config: Config, options: IngestOptions, total_bytes: int) -> Runner:
+    """Where the partitions run: a Dask cluster if one is named, else local processes for big dumps."""
+    scheduler = options.scheduler or config.dask_scheduler
+    if scheduler:
+        try:
+            return DaskRunner(scheduler)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise BreachwatchError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+    # About 40 bytes per row in a typical dump: small dumps are not worth starting processes for.
+    if total_bytes < INLINE_BATCHES * config.batch_rows * 40:
+        return InlineRunner()
+    return ProcessRunner()
 
 
 def _reasons_text(report: IngestReport) -> str:

@@ -62,6 +62,12 @@ class RadixSpill:
                 continue
             yield merge_records(rec)
 
+    def close(self) -> None:
+        """Close the bucket files, keeping them for a merge by another process."""
+        for f in self._files:
+            if not f.closed:
+                f.close()
+
     def cleanup(self) -> None:
         """Close and delete every bucket file."""
         for f in self._files:

@@ -65,10 +65,11 @@ class SegmentReader:
         if digest.hexdigest() != self.checksum:
             raise IndexCorruptError(f"{self.path}: index segment is corrupt (checksum mismatch)")
 
-    def get(self, hashed: np.uint64) -> int | None:
+    def get(self, hashed: np.uint64 | int) -> int | None:
         """The data-class mask stored for one hashed number, or None if absent."""
-        i = int(np.searchsorted(self.hashes, hashed))
-        if i < self.count and self.hashes[i] == hashed:
+        value = np.uint64(hashed)  # a Python int would make numpy convert the whole array on every call
+        i = int(np.searchsorted(self.hashes, value))
+        if i < self.count and self.hashes[i] == value:
             return int(self.masks[i])
         return None
 

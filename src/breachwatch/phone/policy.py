@@ -1,5 +1,5 @@
-"""Phone-number normalization: raw text from a dump -> E.164, with breachwatch's policy on top of
-libphonenumber. The only module that imports `phonenumbers`.
+"""Phone-number normalization policy: raw text from a dump -> E.164, with breachwatch's policy on top of
+libphonenumber, one row at a time. (The phone package is the only code importing `phonenumbers`.)
 
 Policy (the per-row reference; any fast path must agree with it on every row):
   1. a region hint (country column or --default-region) gives the candidate parse(text, hint);
@@ -251,9 +251,10 @@ class NormalizedBatch:
     reasons: dict[int, str]
 
 
-def normalize_many(phones: list[str], hints: list[str | None] | None,
-                   default_region: str | None = None) -> NormalizedBatch:
-    """Normalize a batch of rows with the per-row policy; row i's hint is hints[i] or default_region."""
+def normalize_many_rows(phones: list[str], hints: list[str | None] | None,
+                        default_region: str | None = None) -> NormalizedBatch:
+    """Normalize a batch of rows with the per-row policy, one row at a time (the reference for the fast
+    path); row i's hint is hints[i] or default_region."""
     n = len(phones)
     numbers = np.zeros(n, dtype=np.uint64)
     status = np.zeros(n, dtype=np.uint8)

@@ -1,0 +1,469 @@
+"""The vectorized fast path of the normalization policy (Polars): decides the common shapes of a batch in
+bulk and hands every row it cannot decide with certainty to the per-row policy, so the result equals
+`normalize` on every row.
+
+Bulk shapes: '+…', '(+…', 'tel:+…' (international); bare digits, '00…' and WhatsApp JIDs (MSISDN); bare
+digits with a region hint (national form: international prefix, country code of the hint, national prefix
+stripped as libphonenumber's parse does). Digits may be ASCII, Arabic-Indic, Persian or full-width; the
+separators are space, '-', '.', '/', '(' and ')'. Every step mirrors a step of `phonenumbers.parse`,
+`is_valid_number`, `region_code_for_number` and `is_possible_number_with_reason`, with the metadata tables
+of `tables.py`; where a step would need more than those tables (a national prefix given as a regex that
+matches, a transform rule, an international prefix regex that matches, a pattern Polars cannot compile)
+the row goes to the per-row path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, NormalizedBatch, normalize
+from .tables import (
+    LENGTH_POSSIBLE,
+    LENGTH_REASONS,
+    MAX_NSN,
+    CountryTable,
+    RegionTable,
+    country_codes,
+    country_table,
+    region_table,
+)
+
+SLOW = 255  # status code of a row left to the per-row path
+SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
+_NO_REASON = -1
+_REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
+_LEN_REASON = [_NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
+_MAX_TEXT = 200
+# Python's str.strip() whitespace within ASCII (other whitespace sends the row to the per-row path).
+_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_DIGIT_SETS = ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "０１２３４５６７８９")
+_FROM = [ch for digits in _DIGIT_SETS for ch in digits]
+_TO = [str(i) for _ in _DIGIT_SETS for i in range(10)]
+_SEP = r"[0-9 ().\-/]"
+_PLUS_SHAPE = rf"^(?:\(?\+|tel:\+){_SEP}*$"
+_BARE_SHAPE = rf"^{_SEP}*[0-9]{_SEP}*$"
+# The domain ends in a letter or digit: parse() then never reads the JID as a number (the '@' stays in it).
+_JID_SHAPE = r"^[0-9]+(?::[0-9]+)?@[A-Za-z0-9.\-]*[A-Za-z0-9]$"
+_WORD_SHAPE = r"^[A-Za-z][A-Za-z ./\-]*$"  # no digit, not 'tel:': no candidate without a hint
+_OPTS = pl.QueryOptFlags.none()
+_OUT_SCHEMA = {"i": pl.Int64, "st": pl.UInt8, "rg": pl.UInt8, "num": pl.UInt64, "rs": pl.Int8}
+
+
+class _Out:
+    """Result arrays of a batch; status SLOW marks rows for the per-row path."""
+
+    def __init__(self, n: int) -> None:
+        self.numbers = np.zeros(n, dtype=np.uint64)
+        self.status = np.full(n, SLOW, dtype=np.uint8)
+        self.region = np.zeros(n, dtype=np.uint8)
+        self.reason = np.full(n, _NO_REASON, dtype=np.int8)
+
+    def reject(self, idx: np.ndarray, reason: str) -> None:
+        self.status[idx] = 0
+        self.reason[idx] = _REASON[reason]
+
+
+class _Part:
+    """Results for a set of rows (row indices `idx`), one candidate reading each."""
+
+    def __init__(self, idx: np.ndarray) -> None:
+        n = idx.shape[0]
+        self.idx = idx
+        self.numbers = np.zeros(n, dtype=np.uint64)
+        self.status = np.full(n, SLOW, dtype=np.uint8)
+        self.region = np.zeros(n, dtype=np.uint8)
+        self.reason = np.full(n, _NO_REASON, dtype=np.int8)
+
+    def reject(self, sel: np.ndarray, reason: str) -> None:
+        self.status[sel] = 0
+        self.reason[sel] = _REASON[reason]
+
+    @classmethod
+    def from_frame(cls, idx: np.ndarray, frame: pl.DataFrame) -> _Part:
+        """Results for `idx` from a frame of (i = position in idx, st, rg, num, rs); missing rows: SLOW."""
+        part = cls(idx)
+        pos = frame["i"].to_numpy()
+        part.status[pos] = frame["st"].to_numpy()
+        part.region[pos] = frame["rg"].to_numpy()
+        part.numbers[pos] = frame["num"].to_numpy()
+        part.reason[pos] = frame["rs"].to_numpy()
+        return part
+
+
+# ---------------------------------------------------------------------------------------------- expressions
+
+def _contains(column: pl.Expr, pattern: str | None) -> pl.Expr:
+    return pl.lit(False) if pattern is None else column.str.contains(pattern).fill_null(False)
+
+
+def _len_code(table: RegionTable, length: pl.Expr) -> pl.Expr:
+    """_test_number_length(...) as a code (see tables.LENGTH_REASONS) from a number's length."""
+    top = len(table.lengths) - 1
+    return length.clip(0, top).replace_strict(list(range(top + 1)), list(table.lengths), return_dtype=pl.Int8)
+
+
+def _valid_expr(table: RegionTable, number: pl.Expr, length: pl.Expr) -> pl.Expr:
+    """_number_type_helper(...) != UNKNOWN: the general description, then any number type."""
+    if table.general is None or not table.types:
+        return pl.lit(False)
+    general = number.str.contains(table.general)
+    if table.general_lengths:
+        general = general & length.is_in(list(table.general_lengths))
+    matches = []
+    for pattern, allowed in table.types:
+        match = number.str.contains(pattern)
+        matches.append(length.is_in(list(allowed)) & match if allowed else match)
+    return (general & pl.any_horizontal(matches)).fill_null(False)
+
+
+def _strip_national_prefix(table: RegionTable, number: pl.Expr, gated: bool) -> tuple[pl.Expr, pl.Expr]:
+    """(the number after _maybe_strip_national_prefix_carrier_code, rows needing the per-row path). With
+    `gated`, the strip is kept only where parse keeps it (by the length test of the stripped number)."""
+    if table.npp is None:
+        return number, pl.lit(False)
+    if table.npp_transform or not table.npp_alternatives:
+        # A regex prefix: rows where it matches something go to the per-row path; an empty match leaves
+        # the number as it is (no group took part, so neither strip nor transform applies).
+        return number, number.str.extract(table.npp, 0).str.len_bytes().fill_null(0) > 0
+    width: pl.Expr | None = None
+    chain: Any = pl
+    for alternative in table.npp_alternatives:  # re.match tries alternatives in order
+        chain = chain.when(number.str.starts_with(alternative)).then(pl.lit(len(alternative)))
+    width = chain.otherwise(pl.lit(0))
+    rest = number.str.slice(width)
+    viable = _contains(number, table.general)
+    kept = _contains(rest, table.general)
+    strip = (width > 0) & ~(viable & ~kept)
+    if gated:
+        strip = strip & ~_len_code(table, rest.str.len_bytes()).is_in([1, 3, 4])  # TOO_SHORT, INVALID_LENGTH, LOCAL
+    return pl.when(strip).then(rest).otherwise(number), pl.lit(False)
+
+
+def _classified(rows: pl.LazyFrame, country: CountryTable, cc: int) -> pl.LazyFrame:
+    """(i, st, rg, num, rs) of rows with country code `cc`, national significant number in column 'n' (after
+    the national-prefix strip) and column 'slow': the TOO_LONG parse error, validity, region and
+    possible-length reason. Intermediates are columns: nested expressions would be evaluated again."""
+    national = pl.col("n")
+    length = pl.col("ln")
+    rows = rows.with_columns(national.str.len_bytes().cast(pl.Int64).alias("ln"),
+                             (pl.lit(str(cc)) + national).cast(pl.UInt64, strict=False).alias("nu"))
+    if len(country.regions) == 1:
+        rows = rows.with_columns(_valid_expr(country.regions[0], national, length).alias("va"),
+                                 pl.lit(REGION_INDEX[country.regions[0].region]).alias("re"))
+    else:
+        hits = []
+        for k, reg in enumerate(country.regions):
+            if reg.leading_digits is not None:
+                hits += [_contains(national, reg.leading_digits).alias(f"h{k}"),
+                         _valid_expr(reg, national, length).alias(f"v{k}")]
+            else:
+                hits += [_valid_expr(reg, national, length).alias(f"h{k}"), pl.lit(True).alias(f"v{k}")]
+        rows = rows.with_columns(hits)
+        region_chain: Any = pl
+        valid_chain: Any = pl
+        for k, reg in enumerate(country.regions):
+            region_chain = region_chain.when(pl.col(f"h{k}")).then(pl.lit(REGION_INDEX[reg.region]))
+            valid_chain = valid_chain.when(pl.col(f"h{k}")).then(pl.col(f"v{k}"))
+        main = REGION_INDEX.get(country.main_region, REGION_INDEX["ZZ"])
+        rows = rows.with_columns(region_chain.otherwise(pl.lit(main)).alias("re"),
+                                 valid_chain.otherwise(pl.lit(False)).alias("va"))
+    rows = rows.with_columns(_len_code(country.main, length).alias("co"))
+    code = pl.col("co")
+    too_long = length > MAX_NSN
+    status = (pl.when(pl.col("slow")).then(pl.lit(SLOW)).when(too_long).then(pl.lit(0))
+              .when(pl.col("nu").is_null()).then(pl.lit(SLOW)).when(pl.col("va")).then(pl.lit(2))
+              .when(code == LENGTH_POSSIBLE).then(pl.lit(1)).otherwise(pl.lit(0)))
+    reason = (pl.when(too_long).then(pl.lit(_REASON["too-long"]))
+              .otherwise(code.replace_strict(list(range(len(_LEN_REASON))), _LEN_REASON, return_dtype=pl.Int8)))
+    rows = rows.with_columns(status.cast(pl.UInt8).alias("st"), reason.cast(pl.Int8).alias("rs0"))
+    accepted = pl.col("st").is_in([1, 2])
+    return rows.select(
+        pl.col("i"), pl.col("st"),
+        pl.when(accepted).then(pl.col("re")).otherwise(pl.lit(0)).cast(pl.UInt8).alias("rg"),
+        pl.when(accepted).then(pl.col("nu")).otherwise(pl.lit(0)).fill_null(0).cast(pl.UInt64).alias("num"),
+        pl.when(pl.col("st") == 0).then(pl.col("rs0")).otherwise(pl.lit(_NO_REASON)).cast(pl.Int8).alias("rs"),
+    )
+
+
+def _constant(status: int, reason: str | None = None) -> list[pl.Expr]:
+    return [pl.lit(status, dtype=pl.UInt8).alias("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
+            pl.lit(0, dtype=pl.UInt64).alias("num"),
+            pl.lit(_REASON[reason] if reason else _NO_REASON, dtype=pl.Int8).alias("rs")]
+
+
+def _run(branches: list[pl.LazyFrame]) -> pl.DataFrame:
+    if not branches:
+        return pl.DataFrame(schema=_OUT_SCHEMA)
+    return pl.concat(branches, how="vertical_relaxed").collect(optimizations=_OPTS)
+
+
+# ---------------------------------------------------------------------------------------------- readings
+
+CLASSIFY = 253  # pre-status of a candidate still to be classified
+
+
+def _candidates_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.select(pl.col("k").cast(pl.Int64), pl.col("cc").cast(pl.Int64), pl.col("n").cast(pl.String),
+                        pl.col("slow").cast(pl.Boolean), pl.col("st").cast(pl.UInt8), pl.col("rs").cast(pl.Int8))
+
+
+def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.LazyFrame:
+    """Candidates (k, cc, n, slow, st, rs) of parse('+' + digits, None) up to the national-prefix strip; k is
+    offset + position. Rows whose country code is invalid but that have a region hint go to the per-row
+    path (parse retries them as national numbers of the hint)."""
+    first = pl.col("d").str.slice(0, 1)
+    cc_chain: Any = pl
+    codes = sorted(country_codes())
+    for width in (1, 2, 3):
+        value = pl.col("d").str.slice(0, width).cast(pl.Int64, strict=False)
+        cc_chain = cc_chain.when((pl.col("l") >= width) & (first != "0") & value.is_in(codes)).then(value)
+    frame = (pl.DataFrame({"d": digits, "h": hinted}).with_row_index("k")
+             .with_columns((pl.col("k").cast(pl.Int64) + offset).alias("k"),
+                           pl.col("d").str.len_bytes().cast(pl.Int64).alias("l"))
+             .with_columns(cc_chain.otherwise(pl.lit(0)).cast(pl.Int64).alias("cc"))
+             .with_columns(pl.col("d").str.slice(pl.col("cc").cast(pl.String).str.len_bytes()).alias("n"))
+             .with_columns(pl.col("n").str.len_bytes().cast(pl.Int64).alias("nl")))
+    status = (pl.when(pl.col("l") < 3).then(pl.lit(SLOW))
+              .when((pl.col("cc") == 0) & pl.col("h")).then(pl.lit(SLOW))
+              .when(pl.col("cc") == 0).then(pl.lit(0))
+              .when(pl.col("nl") < 2).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)))
+    reason = (pl.when(pl.col("cc") == 0).then(pl.lit(_REASON["invalid-country-code"]))
+              .otherwise(pl.lit(_REASON["too-short"])))
+    frame = frame.with_columns(status.alias("st"), reason.alias("rs"), pl.lit(False).alias("slow"))
+    lazy = frame.lazy()
+    todo = pl.col("st") == CLASSIFY
+    plain: list[int] = []
+    branches: list[pl.LazyFrame] = []
+    for code in frame.filter(todo)["cc"].unique().to_list():
+        country = country_table(int(code))
+        if country is None or not country.usable:
+            branches.append(lazy.filter(todo & (pl.col("cc") == code)).with_columns(pl.lit(True).alias("slow")))
+        elif country.main.npp is None:
+            plain.append(int(code))
+        else:
+            national, slow = _strip_national_prefix(country.main, pl.col("n"), gated=True)
+            branches.append(lazy.filter(todo & (pl.col("cc") == code))
+                            .with_columns(national.alias("n"), slow.alias("slow")))
+    branches.append(lazy.filter(~todo | pl.col("cc").is_in(plain)))
+    return pl.concat([_candidates_frame(b) for b in branches])
+
+
+def _national(digits: pl.Series, hints: pl.Series, offset: int) -> pl.LazyFrame:
+    """Candidates (k, cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint,
+    up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
+    frame = (pl.DataFrame({"d": digits, "h": hints}).with_row_index("k")
+             .with_columns((pl.col("k").cast(pl.Int64) + offset).alias("k"),
+                           pl.col("d").str.len_bytes().cast(pl.Int64).alias("l")))
+    lazy = frame.lazy()
+    branches: list[pl.LazyFrame] = [
+        lazy.filter(pl.col("l") < 3).select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"),
+                                            pl.lit(False).alias("slow"), pl.lit(SLOW).alias("st"),
+                                            pl.lit(_NO_REASON).alias("rs"))]
+    for hint in frame.filter(pl.col("l") >= 3)["h"].unique().to_list():
+        table = region_table(str(hint))
+        country = country_table(table.country_code) if table is not None else None
+        rows = lazy.filter((pl.col("h") == hint) & (pl.col("l") >= 3))
+        if table is None or country is None or not table.usable or not country.usable:
+            branches.append(rows.select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"), pl.lit(True).alias("slow"),
+                                        pl.lit(SLOW).alias("st"), pl.lit(_NO_REASON).alias("rs")))
+            continue
+        d = pl.col("d")
+        slow: pl.Expr = pl.lit(False)
+        same = pl.lit(False)
+        if table.idd is not None and table.idd_literal:
+            idd = d.str.starts_with(table.idd)
+            if table.idd == "00":
+                same = idd & (d.str.slice(2, 1) != "0") & (pl.col("l") >= 5)
+            slow = idd & ~same
+        elif table.idd is not None:
+            slow = _contains(d, table.idd)
+        ccs = str(table.country_code)
+        lead = d.str.starts_with(ccs)
+        potential, slow_potential = _strip_national_prefix(table, d.str.slice(len(ccs)), gated=False)
+        rows = rows.with_columns(slow.alias("early"), same.alias("same"), lead.alias("lead"),
+                                 potential.alias("pot"))
+        rows = rows.with_columns((pl.col("early") | (pl.col("lead") & slow_potential)).alias("early"))
+        extracted = (pl.col("lead") & ~pl.col("early")
+                     & ((~_contains(d, table.general) & _contains(pl.col("pot"), table.general))
+                        | (_len_code(table, pl.col("l")) == 2)))  # TOO_LONG
+        rows = rows.with_columns(extracted.alias("ext"))
+        rows = rows.with_columns(pl.when(pl.col("ext")).then(pl.col("pot")).otherwise(d).alias("n0"))
+        from_main, slow_main = _strip_national_prefix(country.main, pl.col("n0"), gated=True)
+        from_hint, slow_hint = _strip_national_prefix(table, pl.col("n0"), gated=True)
+        short = pl.col("n0").str.len_bytes() < 2
+        branches.append(rows.select(
+            "k", pl.lit(table.country_code).alias("cc"),
+            pl.when(pl.col("ext")).then(from_main).otherwise(from_hint).alias("n"),
+            pl.when(pl.col("ext")).then(slow_main).otherwise(slow_hint).alias("slow"),
+            pl.when(pl.col("same")).then(pl.lit(SAME_AS_MSISDN)).when(pl.col("early")).then(pl.lit(SLOW))
+            .when(short).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)).alias("st"),
+            pl.when(short & ~pl.col("same") & ~pl.col("early")).then(pl.lit(_REASON["too-short"]))
+            .otherwise(pl.lit(_NO_REASON)).alias("rs"),
+        ))
+    return pl.concat([_candidates_frame(b) for b in branches])
+
+
+def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
+    """(i = k, st, rg, num, rs) of every candidate: classified per country code, or its pre-status."""
+    frame = candidates.collect(optimizations=_OPTS)
+    lazy = frame.lazy()
+    todo = pl.col("st") == CLASSIFY
+    branches = [lazy.filter(~todo).select(pl.col("k").alias("i"), pl.col("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
+                                          pl.lit(0, dtype=pl.UInt64).alias("num"), pl.col("rs"))]
+    for code in frame.filter(todo)["cc"].unique().to_list():
+        country = country_table(int(code))
+        rows = lazy.filter(todo & (pl.col("cc") == code)).select(pl.col("k").alias("i"), "n", "slow")
+        if country is None or not country.usable:
+            rows = rows.with_columns(pl.lit(True).alias("slow"))
+            country = country_table(1)
+            assert country is not None
+        branches.append(_classified(rows, country, int(code)))
+    return _run(branches)
+
+
+def _combine(first: _Part, second: _Part) -> _Part:
+    """The policy over two candidates per row (same rows, same order): first valid, else first possible,
+    else the first candidate's reason; undecided when a needed candidate is undecided."""
+    out = _Part(first.idx)
+    s1, s2 = first.status, second.status
+    take1 = (s1 == 2) | ((s1 == 1) & (s2 != 2) & (s2 != SLOW)) | ((s1 == 0) & (s2 == 0))
+    take2 = (s1 != SLOW) & (s1 != 2) & ((s2 == 2) | ((s2 == 1) & (s1 == 0)))
+    for src, sel in ((first, take1), (second, take2)):
+        out.status[sel] = src.status[sel]
+        out.region[sel] = src.region[sel]
+        out.numbers[sel] = src.numbers[sel]
+    out.reason[take1] = first.reason[take1]
+    out.reason[take2] = _NO_REASON
+    return out
+
+
+def _resolve_hints(n: int, hints: list[str | None] | None,
+                   default_region: str | None) -> tuple[pl.Series, np.ndarray]:
+    """(the hint each row's normalize call gets, or null; rows whose hint needs the per-row path)."""
+    default = default_region.strip() if default_region else None
+    if hints is None:
+        value = default.upper() if default else None
+        ok = value if value in SUPPORTED_REGIONS else None
+        odd = bool(default is not None and not default.isascii())
+        return pl.Series("h", [ok] * n, dtype=pl.String), np.full(n, odd, dtype=bool)
+    raw = pl.Series("h", hints, dtype=pl.String)
+    fallback = default_region or None
+    frame = pl.DataFrame({"h": raw}).with_columns(
+        pl.when(pl.col("h").is_null() | (pl.col("h") == "")).then(pl.lit(fallback, dtype=pl.String))
+        .otherwise(pl.col("h")).str.strip_chars(_WS).alias("t"))
+    frame = frame.with_columns(pl.col("t").str.to_uppercase().alias("u"))
+    ascii_only = frame["t"].fill_null("").str.contains(r"^[\x00-\x7f]*$").to_numpy()
+    odd_rows: np.ndarray = ~ascii_only
+    known = frame["u"].is_in(sorted(SUPPORTED_REGIONS)).fill_null(False)
+    resolved = pl.select(pl.when(pl.lit(known)).then(pl.lit(frame["u"])).otherwise(None)).to_series()
+    return resolved.alias("h"), odd_rows
+
+
+def normalize_fast(phones: list[str], hints: list[str | None] | None,
+                   default_region: str | None = None) -> NormalizedBatch:
+    """normalize_many with the vectorized fast path; equal to the per-row policy on every row."""
+    return _finish(_decide(phones, hints, default_region), phones, hints, default_region)
+
+
+def undecided_rows(phones: list[str], hints: list[str | None] | None,
+                   default_region: str | None = None) -> np.ndarray:
+    """Indices of the rows the fast path leaves to the per-row policy (for benchmarks and tests)."""
+    return np.flatnonzero(_decide(phones, hints, default_region).status == SLOW)
+
+
+def _msisdn(values: pl.Expr) -> pl.Expr:
+    """The policy's MSISDN reading of digits: a leading '00' is dropped."""
+    return pl.when(values.str.starts_with("00")).then(values.str.slice(2)).otherwise(values)
+
+
+def _decide(phones: list[str], hints: list[str | None] | None, default_region: str | None) -> _Out:
+    n = len(phones)
+    out = _Out(n)
+    if n == 0:
+        return out
+    hint, odd_hint = _resolve_hints(n, hints, default_region)
+    frame = pl.DataFrame({"raw": pl.Series(phones, dtype=pl.String), "h": hint, "odd": odd_hint})
+    text = pl.col("raw").str.strip_chars(_WS).str.replace_many(_FROM, _TO)
+    frame = frame.with_columns(text.alias("t")).with_columns(
+        (pl.col("h").is_not_null() & ~pl.col("odd")).alias("hinted"),
+        (~pl.col("odd") & (pl.col("raw").str.len_chars() <= _MAX_TEXT)).alias("ok"),
+        pl.col("t").str.replace_all("[^0-9]", "").alias("d"),
+        pl.col("t").str.extract(r"^([0-9]+)", 1).alias("user"),
+    ).with_columns(
+        (pl.col("ok") & (pl.col("t") == "")).alias("empty"),
+        (pl.col("ok") & pl.col("t").str.contains(_PLUS_SHAPE)).alias("plus"),
+        (pl.col("ok") & pl.col("t").str.contains(_BARE_SHAPE) & ~pl.col("t").str.contains(_PLUS_SHAPE)).alias("bare"),
+        (pl.col("ok") & pl.col("t").str.contains(_JID_SHAPE)).alias("jid"),
+        (pl.col("ok") & ~pl.col("hinted") & pl.col("t").str.contains(_WORD_SHAPE)).alias("word"),
+    ).with_columns(
+        pl.when(pl.col("plus")).then(pl.col("d")).when(pl.col("bare")).then(_msisdn(pl.col("d")))
+        .when(pl.col("jid")).then(_msisdn(pl.col("user"))).alias("intl"),
+    )
+    flags = {name: frame[name].fill_null(False).to_numpy() for name in
+             ("empty", "plus", "bare", "jid", "word", "hinted")}
+    out.reject(np.flatnonzero(flags["empty"]), "empty")
+    out.reject(np.flatnonzero(flags["word"]), "no-digits")
+    has_intl = flags["plus"] | flags["bare"] | flags["jid"]
+    sel = np.flatnonzero(has_intl)
+    if sel.shape[0] == 0:
+        return out
+    bare_hinted = (flags["bare"] & flags["hinted"])[sel]
+    rows = sel[bare_hinted]
+    parts = [_international(frame["intl"].gather(sel), (flags["plus"] & flags["hinted"])[sel], 0)]
+    if rows.shape[0]:
+        parts.append(_national(frame["d"].gather(rows), frame["h"].gather(rows), sel.shape[0]))
+    results = _classify_candidates(pl.concat(parts))
+    keys = np.concatenate([sel, rows])
+    both = _Part.from_frame(keys, results)
+    second = _subset(both, np.arange(sel.shape[0]))
+    # Rows read only internationally: '+…' shapes, and MSISDN/JID rows without a hint.
+    alone = (flags["plus"] | ~flags["hinted"])[sel]
+    _store(out, _subset(second, alone))
+    # A JID with a hint: parse(jid, hint) is NOT_A_NUMBER, so the MSISDN reading decides.
+    jid_hinted = (flags["jid"] & flags["hinted"] & ~flags["plus"])[sel]
+    if jid_hinted.any():
+        first = _Part(sel[jid_hinted])
+        first.reject(np.ones(first.idx.shape[0], dtype=bool), "not-a-number")
+        _store(out, _combine(first, _subset(second, jid_hinted)))
+    if rows.shape[0]:
+        msisdn = _subset(second, bare_hinted)
+        first = _subset(both, np.arange(sel.shape[0], keys.shape[0]))
+        same = first.status == SAME_AS_MSISDN
+        _store(out, _combine(first, msisdn))
+        _store(out, _subset(msisdn, same))
+    return out
+
+
+def _subset(part: _Part, sel: np.ndarray) -> _Part:
+    sub = _Part(part.idx[sel])
+    sub.status, sub.region, sub.numbers, sub.reason = (part.status[sel], part.region[sel], part.numbers[sel],
+                                                        part.reason[sel])
+    return sub
+
+
+def _store(out: _Out, part: _Part) -> None:
+    out.status[part.idx] = part.status
+    out.region[part.idx] = part.region
+    out.numbers[part.idx] = part.numbers
+    out.reason[part.idx] = part.reason
+
+
+def _finish(out: _Out, phones: list[str], hints: list[str | None] | None,
+            default_region: str | None) -> NormalizedBatch:
+    reasons: dict[int, str] = {int(i): REJECT_REASONS[out.reason[i]] for i in np.flatnonzero(out.status == 0)}
+    for i in np.flatnonzero(out.status == SLOW).tolist():
+        hint = (hints[i] if hints is not None else None) or default_region
+        result = normalize(phones[i], hint.strip() if hint else None)
+        if result.e164 is None:
+            out.status[i] = 0
+            out.numbers[i] = 0
+            out.region[i] = 0
+            reasons[i] = result.reason or "not-a-number"
+            continue
+        out.numbers[i] = int(result.e164[1:])
+        out.status[i] = result.status
+        out.region[i] = REGION_INDEX[result.region or "ZZ"]
+    return NormalizedBatch(out.numbers, out.status, out.region, reasons)
+

@@ -1,0 +1,185 @@
+"""Ingest as partitions: each task normalizes and hashes one partition of rows and spills its records into its
+own radix bucket files under the ingest work directory (shared storage for a cluster); the lead process then
+merges the buckets of every task, in task order, into the segment. Tasks run inline, on a local process
+pool, or on a Dask cluster (`distributed`)."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .index import NumberHasher
+from .phone import Status, mask_raw, normalize_many
+from .spill import BUCKETS, RECORD, MergedBucket, RadixSpill, merge_records
+
+SAMPLES_PER_REASON = 3
+
+
+@dataclass
+class Partition:
+    """Rows of a dump given to one task: raw phone text, region hints, data-class masks, row numbers."""
+
+    number: int
+    phones: list[str]
+    hints: list[str | None] | None
+    masks: np.ndarray
+    rows: np.ndarray
+    default_region: str | None
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class PartitionResult:
+    """What one task kept and rejected (never a whole number: rejected samples are masked)."""
+
+    number: int
+    rows: int = 0
+    accepted: int = 0
+    seen_mask: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+def run_partition(part: Partition, hasher: NumberHasher, workdir: str) -> PartitionResult:
+    """Normalize, hash and spill one partition into workdir/p<number>/; returns its counts."""
+    result = PartitionResult(part.number, rows=len(part.phones) + len(part.malformed))
+    for row, why in part.malformed:
+        _reject(result, why.split(":", 1)[0], row, "")
+    norm = normalize_many(part.phones, part.hints, part.default_region)
+    for i in sorted(norm.reasons):
+        _reject(result, norm.reasons[i], int(part.rows[i]), part.phones[i])
+    keep = norm.status != Status.REJECTED
+    result.accepted = int(keep.sum())
+    masks = part.masks[keep]
+    if masks.shape[0]:
+        result.seen_mask = int(np.bitwise_or.reduce(masks))
+    spill = RadixSpill(Path(workdir) / f"p{part.number:06d}")
+    try:
+        spill.add(hasher.hash_many(norm.numbers[keep]), masks, norm.region[keep],
+                  (norm.status[keep] == Status.VALID).astype(np.uint8))
+    finally:
+        spill.close()
+    return result
+
+
+def _reject(result: PartitionResult, reason: str, row: int, raw: str) -> None:
+    result.rejected_by_reason[reason] = result.rejected_by_reason.get(reason, 0) + 1
+    samples = result.samples.setdefault(reason, [])
+    if len(samples) < SAMPLES_PER_REASON:
+        samples.append((row, mask_raw(raw)))
+
+
+def merged_buckets(workdir: Path) -> Iterator[MergedBucket]:
+    """Each bucket over every task's files (in task order, so the first record of a number wins as in a
+    single spill), sorted and de-duplicated; files are deleted once read."""
+    parts = sorted(p for p in Path(workdir).iterdir() if p.is_dir() and p.name.startswith("p"))
+    for b in range(BUCKETS):
+        chunks = []
+        for part in parts:
+            path = part / f"b{b:03d}.rec"
+            if path.exists():
+                chunks.append(np.fromfile(path, dtype=RECORD))
+                path.unlink()
+        records = np.concatenate(chunks) if chunks else np.empty(0, dtype=RECORD)
+        if records.shape[0]:
+            yield merge_records(records)
+
+
+class Future(Protocol):
+    """The part of a future the pipeline uses."""
+
+    def result(self) -> Any:
+        """Wait for and return the task's result."""
+
+
+class Runner(Protocol):
+    """Where tasks run."""
+
+    workers: int
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Start fn(*args)."""
+
+    def close(self) -> None:
+        """Release the workers."""
+
+
+class _Done:
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
+
+
+class InlineRunner:
+    """Runs each task at once in this process."""
+
+    workers = 1
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run fn(*args) now."""
+        return _Done(fn(*args))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class ProcessRunner:
+    """A local pool of processes (spawned: Polars must not be forked with its thread pool running)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Start fn(*args) in a worker process."""
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskRunner:
+    """Tasks on a Dask cluster: a scheduler address (tcp://HOST:8786) or a distributed.Client. The work
+    directory must be on storage every worker and the lead share."""
+
+    def __init__(self, scheduler: Any) -> None:
+        from distributed import Client  # imported here: only a cluster run needs it
+
+        self._own = isinstance(scheduler, str)
+        self._client = Client(scheduler) if isinstance(scheduler, str) else scheduler  # type: ignore[no-untyped-call]
+        self.workers = max(len(self._client.scheduler_info().get("workers", {})), 1)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Start fn(*args) on a worker (pure=False: every partition is its own task)."""
+        future: Future = self._client.submit(fn, *args, pure=False)
+        return future
+
+    def close(self) -> None:
+        """Disconnect (only from a client this runner opened)."""
+        if self._own:
+            self._client.close()
+
+
+def run_all(runner: Runner, partitions: Iterator[Partition], hasher: NumberHasher, workdir: Path,
+            on_result: Callable[[PartitionResult], None], in_flight: int | None = None) -> None:
+    """Run every partition on `runner`, at most `in_flight` at a time (bounding memory), and hand each
+    result to on_result in partition order."""
+    limit = in_flight or 2 * runner.workers
+    pending: deque[Future] = deque()
+    for part in partitions:
+        pending.append(runner.submit(run_partition, part, hasher, str(workdir)))
+        while len(pending) >= limit:
+            on_result(pending.popleft().result())
+    while pending:
+        on_result(pending.popleft().result())

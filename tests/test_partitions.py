@@ -1,0 +1,60 @@
+"""Ingest as partitions: a Dask LocalCluster gives the same segment and report as one process; the work
+directory is removed even when an ingest fails midway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from breachwatch.config import load_config
+from breachwatch.ingest import IngestOptions
+from breachwatch.services import Services
+from breachwatch.workers import InlineRunner, run_partition
+from conftest import TEST_KEY
+
+
+def _services(home: Path, batch_rows: int) -> Services:
+    return Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY}, home=home, batch_rows=batch_rows))
+
+
+def test_dask_cluster_ingest_equals_single_process(tmp_path: Path, dumps: dict[str, Any]) -> None:
+    distributed = pytest.importorskip("distributed")
+    dump = dumps["csv"]["path"]
+    single = _services(tmp_path / "one", 1000)
+    report_one = single.ingest(dump, IngestOptions(breach="Synth"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        many = _services(tmp_path / "many", 1000)
+        report_many = many.ingest(dump, IngestOptions(breach="Synth", scheduler=cluster.scheduler_address))
+    one, other = report_one.to_dict(), report_many.to_dict()
+    for timing in ("seconds", "rows_per_second"):
+        one.pop(timing, None)
+        other.pop(timing, None)
+    assert other == one
+    assert (many.catalog.get_breach("Synth").segment_checksum == single.catalog.get_breach("Synth").segment_checksum)
+    assert not any((tmp_path / "many" / "work").iterdir())
+    single.close()
+    many.close()
+
+
+def test_work_files_are_removed_when_ingest_fails_midway(tmp_path: Path, dumps: dict[str, Any],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    services = _services(tmp_path / "home", 500)
+    calls = {"n": 0}
+
+    def failing(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return run_partition(*args)
+
+    monkeypatch.setattr("breachwatch.workers.run_partition", failing)
+    monkeypatch.setattr("breachwatch.ingest._runner", lambda *args: InlineRunner())  # the patch is in-process
+    with pytest.raises(RuntimeError, match="disk full"):
+        services.ingest(dumps["csv"]["path"], IngestOptions(breach="Synth"))
+    assert calls["n"] == 3
+    assert list((tmp_path / "home" / "work").iterdir()) == []
+    assert list((tmp_path / "home" / "segments").iterdir()) == []
+    services.close()
