@@ -1,5 +1,6 @@
 """The catalog: breaches and their metadata, in SQLite (default) or PostgreSQL, via SQLAlchemy Core."""
 
+from . import notify_tables  # noqa: F401 - registers the notification tables on the shared metadata
 from .store import Catalog
 
 __all__ = ["Catalog"]
