@@ -4,6 +4,7 @@ rendered as a webhook JSON body or a plain-text email."""
 from __future__ import annotations
 
 import datetime as dt
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -12,6 +13,8 @@ from ..advice import advice_for
 from ..webhooks import IDEMPOTENCY_HEADER
 
 EMAIL_IDEMPOTENCY_HEADER = "Breachwatch-" + IDEMPOTENCY_HEADER
+# Long link headers must stay whole: SMTP policy with RFC 5322's hard line limit, not the 78-column fold.
+_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def webhook_body(key: str, payload: dict[str, Any], unsubscribe_url: str, created: float) -> dict[str, Any]:
@@ -50,7 +53,7 @@ def breach_email(key: str, payload: dict[str, Any], unsubscribe_url: str, sender
     lines += ["", "What to do now:"]
     lines += [f"  - {step}" for step in advice_for(payload["data_classes"])]
     lines += ["", f"Stop these alerts: {unsubscribe_url}", f"Reference: {key}"]
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
@@ -58,13 +61,14 @@ def breach_email(key: str, payload: dict[str, Any], unsubscribe_url: str, sender
     message["Message-ID"] = f"<{key}@breachwatch>"
     message[EMAIL_IDEMPOTENCY_HEADER] = key
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content("\n".join(lines) + "\n")
     return message
 
 
 def confirmation_email(masked: str, confirm_url: str, unsubscribe_url: str, sender: str, to: str) -> EmailMessage:
     """The email that confirms an address for a subscription."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = "Confirm your breachwatch alerts"
