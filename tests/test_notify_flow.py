@@ -9,13 +9,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from notify_support import Mailbox, WebhookReceiver, body_of, link_in, sms_code, smtp_server
 
 from breachwatch.client import verify_webhook_signature
 from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
+from notify_support import Mailbox, WebhookReceiver, body_of, link_in, sms_code, smtp_server
 
 KEY = "42" * 32
 LEAKED = "+201001234567"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..catalog import Catalog
-from ..catalog.notify_store import NotifyStore, WatchedNumbers
+from ..catalog.notify_store import NotifyStore
 from ..index import SegmentReader
 from ..models import Breach, mask_to_classes
 from .tokens import idempotency_key
@@ -34,14 +34,14 @@ class MatchReport:
     seconds: float
 
 
-def find(watched: WatchedNumbers, segment: SegmentReader) -> tuple[np.ndarray, np.ndarray]:
-    """(positions in `watched` that are in the segment, their data-class masks)."""
-    if watched.hashes.shape[0] == 0 or segment.count == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16)
+def find(hashes: np.ndarray, segment: SegmentReader) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct `hashes` that are in the segment, their data-class masks)."""
+    if hashes.shape[0] == 0 or segment.count == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint16)
     # Sorted queries walk the segment in order: far fewer cache and page misses than random order.
-    order = np.argsort(watched.hashes, kind="stable")
-    found, masks = segment.get_many(watched.hashes[order])
-    return order[found], masks[found]
+    queries = np.unique(hashes)
+    found, masks = segment.get_many(queries)
+    return queries[found], masks[found]
 
 
 class Matcher:
@@ -58,34 +58,38 @@ class Matcher:
         """Match every active subscription and organisation number against breach `name` (idempotent)."""
         started = time.perf_counter()
         breach = self.catalog.get_breach(name)
-        subs = self.store.active_subscriptions()
-        orgs = self.store.organisation_numbers()
+        sub_hashes = self.store.active_subscription_hashes()
+        org_hashes = self.store.organisation_hashes()
         found_matches: list[dict[str, Any]] = []
         notifications: list[dict[str, Any]] = []
-        sub_hits: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint16))
+        sub_hits: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint16))
         org_hits = sub_hits
-        if subs.hashes.shape[0] or orgs.hashes.shape[0]:
+        if sub_hashes.shape[0] or org_hashes.shape[0]:
             # verify=False: the checksum pass reads the whole file, which would make matching grow with the
             # breach; the header, size and key fingerprint are still checked.
             segment = SegmentReader(self.segments_dir / breach.segment_file, self.fingerprint,
                                     breach.segment_checksum, verify=False)
             try:
-                sub_hits = find(subs, segment)
-                org_hits = find(orgs, segment)
+                sub_hits = find(sub_hashes, segment)
+                org_hits = find(org_hashes, segment)
             finally:
                 segment.close()
+        subs = self.store.active_subscriptions_for(sub_hits[0])
+        orgs = self.store.organisation_numbers_for(org_hits[0])
+        sub_masks = dict(zip(sub_hits[0].tolist(), sub_hits[1].tolist(), strict=True))
+        org_masks = dict(zip(org_hits[0].tolist(), org_hits[1].tolist(), strict=True))
         now = self.clock()
         info = _breach_info(breach)
-        for pos, mask in zip(sub_hits[0].tolist(), sub_hits[1].tolist(), strict=True):
-            sub_id, channel = subs.owners[pos], subs.channels[pos]
+        for pos, hashed in enumerate(subs.hashes.tolist()):
+            sub_id, channel, mask = subs.owners[pos], subs.channels[pos], sub_masks[hashed]
             found_matches.append({"target_kind": "subscription", "target_id": sub_id, "breach_name": breach.name,
                                   "numbers": 1, "matched": now})
-            payload = {"kind": "subscription", "breach": info, "number": subs.masked[pos],
+            sub_payload: dict[str, Any] = {"kind": "subscription", "breach": info, "number": subs.masked[pos],
                        "data_classes": mask_to_classes(mask), "subscription_id": sub_id}
-            notifications.append(_notification("subscription", sub_id, breach.name, channel, payload, now))
+            notifications.append(_notification("subscription", sub_id, breach.name, channel, sub_payload, now))
         by_org: dict[str, list[tuple[str, int]]] = {}
-        for pos, mask in zip(org_hits[0].tolist(), org_hits[1].tolist(), strict=True):
-            by_org.setdefault(orgs.owners[pos], []).append((orgs.masked[pos], mask))
+        for pos, hashed in enumerate(orgs.hashes.tolist()):
+            by_org.setdefault(orgs.owners[pos], []).append((orgs.masked[pos], org_masks[hashed]))
         for org_id, hits in by_org.items():
             org = self.store.organisation_by_id(org_id)
             if org is None:
@@ -96,7 +100,7 @@ class Matcher:
                 union |= mask
             found_matches.append({"target_kind": "organisation", "target_id": org_id, "breach_name": breach.name,
                                   "numbers": len(hits), "matched": now})
-            payload = {"kind": "organisation", "organisation": org.name, "breach": info,
+            payload: dict[str, Any] = {"kind": "organisation", "organisation": org.name, "breach": info,
                        "matched_numbers": len(hits), "data_classes": mask_to_classes(union),
                        "numbers": [{"number": m, "data_classes": mask_to_classes(k)}
                                    for m, k in hits[:ORG_NUMBERS_LISTED]]}
@@ -104,8 +108,8 @@ class Matcher:
                 if target:
                     notifications.append(_notification("organisation", org_id, breach.name, channel, payload, now))
         queued = self.store.record_matches(breach.name, found_matches, notifications) if found_matches else 0
-        return MatchReport(breach.name, int(subs.hashes.shape[0]), int(orgs.hashes.shape[0]),
-                           int(sub_hits[0].shape[0]), len(by_org), queued, time.perf_counter() - started)
+        return MatchReport(breach.name, int(sub_hashes.shape[0]), int(org_hashes.shape[0]),
+                           len(subs.owners), len(by_org), queued, time.perf_counter() - started)
 
 
 def _breach_info(breach: Breach) -> dict[str, Any]:

@@ -1,0 +1,112 @@
+"""Parts of notifications: webhook signatures, the HTTP SMS gateway backend, organisations from the CLI,
+range limits, and no whole number stored anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from breachwatch.client import WebhookSignatureError, sign_webhook, verify_webhook_signature
+from breachwatch.ingest import IngestOptions
+from breachwatch.notify.errors import SubscriptionInputError
+from breachwatch.notify.orgs import parse_range
+from breachwatch.notify.sms import DeliveryError, HttpSmsSender
+from breachwatch.services import Services
+from conftest import run_cli
+from notify_support import WebhookReceiver
+
+
+def test_webhook_signature_round_trip_and_refusals() -> None:
+    body = b'{"id":"bw_1"}'
+    header = sign_webhook("whsec_x", body, timestamp=1_700_000_000)
+    assert header.startswith("t=1700000000,v1=")
+    assert verify_webhook_signature("whsec_x", header, body, now=1_700_000_100) == 1_700_000_000
+    with pytest.raises(WebhookSignatureError, match="does not match"):
+        verify_webhook_signature("whsec_x", header, body + b" ", now=1_700_000_100)
+    with pytest.raises(WebhookSignatureError, match="does not match"):
+        verify_webhook_signature("whsec_other", header, body, now=1_700_000_100)
+    with pytest.raises(WebhookSignatureError, match="tolerance"):
+        verify_webhook_signature("whsec_x", header, body, tolerance=300, now=1_700_000_301)
+    with pytest.raises(WebhookSignatureError, match="lacks"):
+        verify_webhook_signature("whsec_x", "v1=abc", body)
+
+
+def test_http_sms_gateway_posts_json_with_bearer_token() -> None:
+    seen: list[httpx.Request] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202 if request.headers["authorization"] == "Bearer tok" else 401)
+
+    HttpSmsSender("https://sms.test/send", "tok", "bw", transport=httpx.MockTransport(gateway)).send(
+        "+201001234567", "code 123456")
+    assert json.loads(seen[0].content) == {"to": "+201001234567", "text": "code 123456", "sender": "bw"}
+    with pytest.raises(DeliveryError, match="HTTP 401"):
+        HttpSmsSender("https://sms.test/send", "bad", "bw", transport=httpx.MockTransport(gateway)).send(
+            "+201001234567", "x")
+
+
+def test_range_limits() -> None:
+    assert parse_range("+3222000000-+3222009999", 1_000_000) == (3222000000, 3222009999)
+    for text, message in (("+3222000000-+32220099", "same number of digits"),
+                          ("+3222000009-+3222000000", "greater than"),
+                          ("+3222000000-+3223000000", "at most 1,000 are allowed"),
+                          ("3222 000000", "must look like")):
+        with pytest.raises(SubscriptionInputError, match=message):
+            parse_range(text, 1000)
+
+
+def test_org_cli_and_org_webhook(tmp_path: Path, services: Services, home: Path) -> None:
+    receiver = WebhookReceiver().start()
+    try:
+        numbers = tmp_path / "numbers.txt"
+        numbers.write_text("# our phones\n+201001234567\n0470 12 34 56\n")
+        added = run_cli("org", "add", "Acme", "--numbers", str(numbers), "--region", "BE",
+                        "--range", "+3222000000-+3222000999", "--webhook", receiver.url + "/acme", home=home)
+        assert added.returncode == 0, added.stderr
+        assert "with 1,002 numbers" in added.stdout
+        secret = added.stdout.split("keep it safe): ")[1].split()[0]
+        bad = run_cli("org", "add", "Bad", "--range", "+3222000000-+3242000000", "--email", "a@b.test", home=home)
+        assert bad.returncode == 1 and "Traceback" not in bad.stderr
+        assert "at most 1,000,000 are allowed" in " ".join(bad.stderr.split())
+        bad_file = tmp_path / "bad.txt"
+        bad_file.write_text("+201001234567\nhello\n")
+        bad = run_cli("org", "add", "Bad", "--numbers", str(bad_file), "--email", "a@b.test", home=home)
+        assert bad.returncode == 1 and "bad.txt, row 2: not a phone number" in " ".join(bad.stderr.split())
+        listed = json.loads(run_cli("org", "list", "--json", home=home, check=True).stdout)
+        assert [(o["name"], o["numbers"]) for o in listed] == [("Acme", 1002)]
+
+        dump = tmp_path / "leak.csv"
+        dump.write_text("msisdn,name\n201001234567,A\n3222000500,B\n32470123456,C\n12025550123,D\n")
+        services.ingest(dump, IngestOptions(breach="OrgLeak"))
+        again = run_cli("notify", "--breach", "OrgLeak", home=home, check=True)
+        assert "queued 0 new notifications" in again.stdout
+        sent = run_cli("notify", "run", "--once", home=home, check=True)
+        assert "delivered 1" in sent.stdout
+        assert len(receiver.requests) == 1
+        delivery = receiver.requests[0]
+        verify_webhook_signature(secret, delivery.headers["breachwatch-signature"], delivery.body)
+        body = json.loads(delivery.body)
+        assert body["type"] == "organisation.breach.match" and body["organisation"] == "Acme"
+        assert body["matched_numbers"] == 3
+        assert sorted(n["number"] for n in body["numbers"]) == ["+20100*****67", "+32220***00", "+32470****56"]
+        assert body["unsubscribe_url"].startswith("http://127.0.0.1:8000/api/v1/organisations/")
+
+        removed = run_cli("org", "remove", "Acme", home=home, check=True)
+        assert "removed organisation" in removed.stdout
+        assert run_cli("org", "remove", "Acme", home=home).returncode == 1
+    finally:
+        receiver.stop()
+
+
+def test_no_whole_number_is_stored(services: Services, home: Path) -> None:
+    services.notifier.subscriptions.subscribe("+201001234567", email="m@mail.test")
+    services.notifier.organisations.add_from_file("Acme", None, ["+3222000000-+3222000099"], "a@b.test", None)
+    services.close()
+    for path in home.rglob("*"):
+        if path.is_file() and path.name != "secret.key":
+            data = path.read_bytes()
+            assert b"201001234567" not in data and b"3222000042" not in data, path
