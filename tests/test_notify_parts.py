@@ -110,3 +110,26 @@ def test_no_whole_number_is_stored(services: Services, home: Path) -> None:
         if path.is_file() and path.name != "secret.key":
             data = path.read_bytes()
             assert b"201001234567" not in data and b"3222000042" not in data, path
+
+
+def test_claims_are_exclusive_until_the_lease_runs_out(services: Services, tmp_path: Path) -> None:
+    notifier = services.notifier
+    sub = notifier.subscriptions.subscribe("+201001234567", webhook_url="https://hooks.test/x")
+    store = notifier.store
+    code_row = store.get_subscription(sub.id)
+    assert code_row is not None and code_row.code_hash is not None
+    lines = (services.config.home / "sms.jsonl").read_text().splitlines()
+    notifier.subscriptions.verify(sub.id, json.loads(lines[-1])["text"].split("code is ")[1][:6])
+    dump = tmp_path / "leak.txt"
+    dump.write_text("+201001234567\n")
+    services.ingest(dump, IngestOptions(breach="Lease"))
+    (row_id,) = store.due(now=2e9, limit=10)
+    first = store.claim(row_id, "A", now=2e9, lease_seconds=60)
+    assert first is not None and first.lease_owner == "A"
+    assert store.claim(row_id, "B", now=2e9 + 59, lease_seconds=60) is None
+    assert store.due(now=2e9 + 59, limit=10) == []
+    taken_over = store.claim(row_id, "B", now=2e9 + 61, lease_seconds=60)  # A died: B takes over
+    assert taken_over is not None and taken_over.lease_owner == "B"
+    assert not store.mark_delivered(row_id, "A", now=2e9 + 62)  # the old holder can no longer mark it
+    assert store.mark_delivered(row_id, "B", now=2e9 + 62)
+    assert store.outbox_counts() == {"delivered": 1}
