@@ -37,7 +37,9 @@ subscriptions = Table(
     Column("active", Boolean, nullable=False, default=False),
     Column("created", Double, nullable=False),
     Index("ix_notify_subscriptions_number", "number_hash"),
-    Index("ix_notify_subscriptions_active", "active"),
+    # Covers the matcher's two queries (all active hashes; active rows among matched hashes). An index on
+    # `active` alone made SQLite scan every active row once per IN-chunk of matched hashes.
+    Index("ix_notify_subscriptions_active_hash", "active", "number_hash"),
 )
 
 organisations = Table(
@@ -54,6 +56,7 @@ org_numbers = Table(
     Column("org_id", String(32), ForeignKey("notify_organisations.id", ondelete="CASCADE"), primary_key=True),
     Column("number_hash", BigInteger, primary_key=True),
     Column("masked", String(32), nullable=False),
+    Index("ix_notify_org_numbers_hash", "number_hash"),  # the matcher looks matched hashes up across organisations
 )
 
 matches = Table(
