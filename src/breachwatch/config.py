@@ -65,7 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notify_max_attempts", "12", "BREACHWATCH_NOTIFY_MAX_ATTEMPTS",
             "Delivery attempts before a notification is marked failed."),
     Setting("notify_lease", "120", "BREACHWATCH_NOTIFY_LEASE",
-            "Seconds a dispatcher holds a claimed notification before another may take it over."),
+            "Seconds a dispatcher holds a claimed notification before another may take it over; keep it well "
+            "above the SMTP and webhook timeouts, or a slow delivery may be sent again (same idempotency key)."),
     Setting("notify_poll", "5", "BREACHWATCH_NOTIFY_POLL",
             "Seconds `breachwatch notify run` sleeps when nothing is due."),
     Setting("notify_http_timeout", "10", "BREACHWATCH_NOTIFY_HTTP_TIMEOUT",
