@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from breachwatch.cli import main
 from breachwatch.client import WebhookSignatureError, sign_webhook, verify_webhook_signature
+from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.notify.errors import SubscriptionInputError
 from breachwatch.notify.orgs import parse_range
@@ -66,7 +67,9 @@ def _cli(home: Path, *args: str) -> Result:
     return CliRunner(env={"BREACHWATCH_SECRET_KEY": TEST_KEY}).invoke(main, ["--home", str(home), *args])
 
 
-def test_org_cli_and_org_webhook(tmp_path: Path, services: Services, home: Path) -> None:
+def test_org_cli_and_org_webhook(tmp_path: Path, home: Path) -> None:
+    # The CLI reads the catalog in HOME, so this test uses that SQLite catalog (not the parametrized fixture).
+    services = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY}, home=home))
     receiver = WebhookReceiver().start()
     try:
         numbers = tmp_path / "numbers.txt"
@@ -104,6 +107,7 @@ def test_org_cli_and_org_webhook(tmp_path: Path, services: Services, home: Path)
         assert _cli(home, "org", "remove", "Acme").exit_code == 1
     finally:
         receiver.stop()
+        services.close()
 
 
 def test_no_whole_number_is_stored(services: Services, home: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from . import (
     core,  # noqa: F401 - registers the core commands
     notify,  # noqa: F401 - registers notify and org commands
+    private,  # noqa: F401 - registers the private-check commands
 )
 from .app import main
 

@@ -1,1 +1,1 @@
-"""The web app: HTTP API and pages over the library (the only package that imports the web framework)."""
+"""The web layer (Starlette): the only package that imports the web framework."""
