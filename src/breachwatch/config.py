@@ -75,6 +75,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Timeout in seconds of webhook and SMS gateway requests."),
     Setting("org_range_max", "1000000", "BREACHWATCH_ORG_RANGE_MAX",
             "Most numbers one organisation range may span."),
+    Setting("key_rate", "100", "BREACHWATCH_KEY_RATE",
+            "Numbers per second one API key may check over HTTP (bursts up to max(1000, rate))."),
+    Setting("ip_rate", "0.5", "BREACHWATCH_IP_RATE",
+            "Numbers per second one client IP may check without a key, on the web page (bursts up to 20)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -112,6 +116,8 @@ class Config:
     notify_poll: float = 5.0
     notify_http_timeout: float = 10.0
     org_range_max: int = 1_000_000
+    key_rate: float = 100.0
+    ip_rate: float = 0.5
 
     @property
     def catalog_url(self) -> str:
@@ -151,6 +157,8 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
             values[f.name] = int(raw)
         elif isinstance(f.default, int | float):
             values[f.name] = _number(setting, type(f.default), raw)
+        elif f.name in ("key_rate", "ip_rate"):
+            values[f.name] = float(raw)
         else:
             values[f.name] = raw
     return Config(**values).with_overrides(**overrides)

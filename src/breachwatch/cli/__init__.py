@@ -4,11 +4,7 @@ The `main` group lives in cli/app.py; each module of this package adds the comma
 
 from __future__ import annotations
 
-from . import (
-    core,  # noqa: F401 - registers the core commands
-    notify,  # noqa: F401 - registers notify and org commands
-    private,  # noqa: F401 - registers the private-check commands
-)
+from . import core, keys, notify, private, serve  # noqa: F401 - each registers its area's commands
 from .app import main
 
 __all__ = ["main"]
