@@ -70,10 +70,7 @@ def read_claim(path: str | Path) -> dict[str, int]:
 
 def poisson_interval(count: int, z: float = Z) -> tuple[float, float]:
     """Approximate two-sided interval for a Poisson mean given an observed count (Byar's method)."""
-    if count <= 0:
-        low = 0.0
-    else:
-        low = count * (1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
+    low = 0.0 if count <= 0 else count * (1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
     n = count + 1
     high = n * (1 - 1 / (9 * n) + z / (3 * math.sqrt(n))) ** 3
     return max(low, 0.0), high

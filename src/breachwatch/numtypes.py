@@ -69,7 +69,7 @@ def _match(national: pl.Series, lengths: np.ndarray, pattern: str, possible: tup
     if possible == (-1,) or not ok.any():
         return np.zeros(lengths.shape[0], dtype=bool)
     found = national.str.contains(f"^(?:{pattern})$").fill_null(False).to_numpy()
-    return ok & found.astype(bool)
+    return np.asarray(ok & found.astype(bool))
 
 
 @cache
