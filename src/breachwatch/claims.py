@@ -20,11 +20,14 @@ TOLERANCE = 0.25
 
 @dataclass(frozen=True)
 class ClaimRow:
-    """One country of the claim against the dump: claimed count, observed (scaled) count, ratio, flag."""
+    """One country of the claim against the dump: claimed count, observed count (scaled to the whole dump), the
+    count the claim predicts at the typical observed/claimed ratio, ratio observed/claimed, relative ratio
+    (observed/expected) with its interval, and whether it is flagged."""
 
     region: str
     claimed: int
     observed: int
+    expected: int
     ratio: float | None
     relative: float | None
     low: float | None
@@ -91,13 +94,14 @@ def compare(claim: dict[str, int], sampled: dict[str, int], scale: float,
         observed = round(seen * scale)
         expected = baseline * claimed
         if claimed == 0 or expected <= 0:
-            rows.append(ClaimRow(region, claimed, observed, None, None, None, None, seen > 0))
+            rows.append(ClaimRow(region, claimed, observed, 0, None, None, None, None, seen > 0))
             continue
         low, high = poisson_interval(seen, z)
         relative = seen / expected
         outside = expected < low or expected > high
         material = relative > 1 + tolerance or relative < 1 / (1 + tolerance)
-        rows.append(ClaimRow(region, claimed, observed, observed / claimed, relative, low / expected,
+        rows.append(ClaimRow(region, claimed, observed, round(expected * scale), observed / claimed, relative,
+                             low / expected,
                              high / expected, outside and material))
     return rows
 

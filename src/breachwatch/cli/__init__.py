@@ -4,7 +4,10 @@ The `main` group lives in cli/app.py; each module of this package adds the comma
 
 from __future__ import annotations
 
-from . import core  # noqa: F401 - registers the core commands
+from . import (
+    core,  # noqa: F401 - registers the core commands
+    triage,  # noqa: F401 - registers triage, report, overlap
+)
 from .app import main
 
 __all__ = ["main"]
