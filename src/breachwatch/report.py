@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .catalog import Catalog
-from .charts import country_bars
 from .models import Breach
 from .regions import ROLLUPS, rollup_of
 from .triage import TriageReport
@@ -78,12 +77,16 @@ def rollups(rows: list[CountryRow], total: int) -> list[RollupRow]:
 
 def breach_chart(report: BreachReport) -> bytes:
     """PNG bar chart of the breach's largest countries."""
+    from .charts import country_bars  # matplotlib is imported only when a chart is drawn
+
     return country_bars(f"{report.breach.title}: unique numbers per country",
                         [(c.region, c.numbers) for c in report.countries])
 
 
 def triage_chart(report: TriageReport) -> bytes:
     """PNG bar chart of the dump's largest countries, next to the claimed counts when a claim was given."""
+    from .charts import country_bars
+
     claimed = {c.region: c.expected for c in report.claim} or None
     flagged = frozenset(c.region for c in report.claim if c.flagged)
     return country_bars(f"{report.source}: unique numbers per country", [(c.region, c.count) for c in report.countries],

@@ -1,18 +1,20 @@
-"""Triage and report commands: triage, report, overlap."""
+"""Triage and report commands: triage, report, overlap. Their libraries (Polars, matplotlib) are imported when a
+command runs, so other commands do not pay for them at start-up."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from ..errors import BreachwatchError
-from ..overlap import overlap_matrix
-from ..report import breach_chart, breach_html, breach_report, triage_chart, triage_html
-from ..triage import TriageOptions, TriageReport, triage
 from .app import console, main, services_of, user_errors
+
+if TYPE_CHECKING:
+    from ..triage import TriageReport
 
 
 def _write(path: Path, data: bytes | str) -> None:
@@ -47,6 +49,9 @@ def triage_command(ctx: click.Context, file: Path, claim_path: Path | None, samp
                    default_region: str | None, phone_column: str | None, country_column: str | None,
                    not_messenger: bool, seed: int, as_json: bool, html_out: Path | None, png_out: Path | None) -> None:
     """Is a claimed leak real, recycled or fabricated? Reads FILE without loading it into the index."""
+    from ..report import triage_chart, triage_html
+    from ..triage import TriageOptions, triage
+
     services = services_of(ctx)
     with user_errors():
         options = TriageOptions(default_region=default_region, phone_column=phone_column,
@@ -114,6 +119,8 @@ def _print_triage(report: TriageReport) -> None:
 @click.pass_context
 def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, png_out: Path | None) -> None:
     """Per-country and per-region counts of a breach, its data classes, status and a bar chart."""
+    from ..report import breach_chart, breach_html, breach_report
+
     services = services_of(ctx)
     with user_errors():
         result = breach_report(services.catalog, name)
@@ -143,6 +150,8 @@ def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, 
 @click.pass_context
 def overlap(ctx: click.Context, as_json: bool) -> None:
     """The overlap matrix of all loaded breaches: share of each row's numbers that are also in each column."""
+    from ..overlap import overlap_matrix
+
     services = services_of(ctx)
     with user_errors():
         matrix = overlap_matrix(services.catalog, services.hasher, services.config.segments_dir)
