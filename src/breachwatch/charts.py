@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # before any other matplotlib import: never a GUI backend
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 _BAR = "#3b6ea5"
 _CLAIM = "#d08a2b"
@@ -37,7 +38,10 @@ def country_bars(title: str, counts: list[tuple[str, int]], claimed: dict[str, i
     if claimed:
         ax.bar([x + width / 2 for x in xs], [claimed.get(r, 0) for r in labels], width=width, color=_CLAIM,
                label="claimed (scaled to the dump)")
-        ax.legend(frameon=False, fontsize=8)
+        handles = [Patch(color=_BAR, label="in the dump"), Patch(color=_CLAIM, label="claimed (scaled to the dump)")]
+        if flagged:
+            handles.append(Patch(color=_FLAG, label="disagrees with the claim"))
+        ax.legend(handles=handles, frameon=False, fontsize=8)
     ax.set_xticks(xs, labels, fontsize=8, rotation=0)
     ax.set_ylabel("unique numbers")
     ax.set_title(title, fontsize=10)
