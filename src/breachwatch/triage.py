@@ -226,7 +226,7 @@ def _analyse(index: IndexSource | None, report: TriageReport, numbers: np.ndarra
         sampled = {c.region: c.sampled for c in report.countries}
         report.claim = compare(claimed, sampled, scale)
         report.signals += claim_shape(claimed)
-    if index is not None and uniq.shape[0]:
+    if index is not None and uniq.shape[0] and index.catalog.list_breaches():
         hashes = np.sort(index.hasher.hash_many(uniq))
         with open_segments(index.catalog, index.hasher, index.config.segments_dir) as segments:
             report.overlaps = overlaps_with(hashes, segments)
