@@ -109,18 +109,22 @@ def main() -> None:
     parser.add_argument("--stage", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stage == "generate":
+        nums, _ = generate(args.rows)
+        write_dump(Path(args.path) / "big.csv", nums)
+        write_dump(Path(args.path) / "small.csv", nums[: args.sample])
+        return
     if args.stage:
         print(json.dumps(stage(args.stage, Path(args.path), args.rows, args.sample)))
         return
     with tempfile.TemporaryDirectory(prefix="bw-bench-triage-") as tmp:
         big, small = Path(tmp) / "big.csv", Path(tmp) / "small.csv"
         t = time.perf_counter()
-        nums, _ = generate(args.rows)
-        write_dump(big, nums)
-        write_dump(small, nums[: args.full_rows])
-        del nums
+        # In a child too: Linux keeps ru_maxrss across fork+exec, so a big parent would inflate every stage's peak.
+        subprocess.run([sys.executable, __file__, "--stage", "generate", "--path", tmp, "--rows", str(args.rows),
+                        "--sample", str(args.full_rows)], check=True)
         size_mib = big.stat().st_size / 2**20
-        print(f"generated {args.rows:,} rows ({size_mib:,.0f} MiB) in {time.perf_counter() - t:.1f} s")
+        print(f"generated {args.rows:,} rows ({size_mib:,.0f} MiB) in {time.perf_counter() - t:.1f} s", flush=True)
         results = {}
         for name, path, rows in (("baseline", small, args.full_rows), ("full", small, args.full_rows),
                                  ("sample", big, args.rows), ("analysis", big, args.rows)):

@@ -53,8 +53,8 @@ def test_triage_adds_nothing_to_the_index(services: Services, dumps: dict[str, A
 
 def test_recycled_dump_names_the_breach_and_share(services: Services, dumps: dict[str, Any],
                                                   tmp_path: Path) -> None:
-    services.ingest(dumps["csv"]["path"], IngestOptions(breach="Older2019"))
-    old = sorted(dumps["csv"]["truth"]["numbers"])
+    services.ingest(dumps["txt"]["path"], IngestOptions(breach="Older2019"))
+    old = sorted(dumps["txt"]["truth"]["numbers"])
     others = [n for n in dumps["jsonl"]["truth"]["numbers"] if n not in set(old)]
     reused = old[: int(len(old) * 0.9)]
     new = others[: round(len(reused) / 9)]
