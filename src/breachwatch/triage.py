@@ -196,15 +196,22 @@ def _sample_rows(layout: Any, report: TriageReport, size: int,
         if take.shape[0] == 0:
             continue
         keys = np.concatenate([keys, batch_keys[take]])
-        phones = np.concatenate([phones, np.array(batch.phones, dtype=object)[take]])
+        phones = np.concatenate([phones, _objects([batch.phones[i] for i in take])])
         if with_hints:
-            new = np.array(batch.hints if batch.hints is not None else [None] * len(batch.phones), dtype=object)
-            hints = new[take] if hints is None else np.concatenate([hints, new[take]])
+            source = batch.hints if batch.hints is not None else [None] * len(batch.phones)
+            new = _objects([source[i] for i in take])
+            hints = new if hints is None else np.concatenate([hints, new])
         if keys.shape[0] > size:
             keep = np.argpartition(keys, size - 1)[:size]
             keys, phones = keys[keep], phones[keep]
             hints = hints[keep] if hints is not None else None
     return [str(p) for p in phones], ([h if h is None else str(h) for h in hints] if hints is not None else None)
+
+
+def _objects(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _analyse(index: IndexSource | None, report: TriageReport, numbers: np.ndarray, status: np.ndarray,
