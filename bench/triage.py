@@ -51,7 +51,8 @@ def generate(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
             cand = np.uint64(head) + rng.integers(0, 10 ** free, size=count * 2).astype(np.uint64)
             idx = np.full(cand.shape[0], REGION_INDEX[region], dtype=np.uint8)
             kinds = classify(cand, idx, np.ones(cand.shape[0], dtype=bool))
-            got = np.concatenate([got, cand[kinds == KINDS.index("mobile")]])
+            mobile = np.isin(kinds, [KINDS.index("mobile"), KINDS.index("fixed-line-or-mobile")])
+            got = np.concatenate([got, cand[mobile]])
             if got.shape[0] == 0:
                 got = cand  # no mobile pattern match: keep them (they are still read and counted)
         numbers.append(got[:count])
