@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from backends import postgres_schema_url
 from breachwatch.config import load_config
 from breachwatch.services import Services
 from breachwatch.synth import SynthOptions, synthesize
@@ -28,12 +29,19 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-@pytest.fixture
-def services(home: Path) -> Iterator[Services]:
-    """Services on a fresh data directory with a fixed test key."""
-    s = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY}, home=home))
-    yield s
-    s.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def services(request: pytest.FixtureRequest, home: Path) -> Iterator[Services]:
+    """Services on a fresh data directory with a fixed test key; the catalog on SQLite and on PostgreSQL."""
+    environ = {"BREACHWATCH_SECRET_KEY": TEST_KEY}
+    if request.param == "sqlite":
+        s = Services(load_config(environ=environ, home=home))
+        yield s
+        s.close()
+        return
+    with postgres_schema_url() as url:
+        s = Services(load_config(environ={**environ, "BREACHWATCH_DATABASE_URL": url}, home=home))
+        yield s
+        s.close()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,8 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("database_url", None, "BREACHWATCH_DATABASE_URL",
             "SQLAlchemy URL of the catalog. Default: sqlite:///HOME/catalog.sqlite3."),
+    Setting("segments_path", None, "BREACHWATCH_SEGMENTS_DIR",
+            "Directory of index segments (read-only shared storage or a per-node copy). Default: HOME/segments."),
     Setting("redis_url", None, "BREACHWATCH_REDIS_URL",
             "Redis URL for shared rate-limit and detector state across API nodes. Default: in-process."),
     Setting("dask_scheduler", None, "BREACHWATCH_DASK_SCHEDULER",
@@ -46,6 +48,7 @@ class Config:
     home: Path = Path("./breachwatch-data")
     secret_key: str | None = field(default=None, repr=False)
     database_url: str | None = None
+    segments_path: Path | None = None
     redis_url: str | None = None
     dask_scheduler: str | None = None
     batch_rows: int = 262144
@@ -58,7 +61,7 @@ class Config:
     @property
     def segments_dir(self) -> Path:
         """Directory holding the index segment files."""
-        return self.home / "segments"
+        return self.segments_path or self.home / "segments"
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the given settings replaced (None values are ignored)."""
@@ -74,7 +77,7 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         raw = env.get(setting.env, setting.default)
         if raw is None or raw == "":
             continue
-        if f.name == "home":
+        if f.name in ("home", "segments_path"):
             values[f.name] = Path(raw)
         elif f.name == "batch_rows":
             values[f.name] = int(raw)

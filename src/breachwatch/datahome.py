@@ -22,10 +22,12 @@ class DataHome:
         self.work = self.root / "work"
 
     def ensure(self) -> None:
-        """Create the directories (private to the owner)."""
+        """Create the directories that are missing, private to the owner (existing ones, such as read-only
+        shared segment storage, are left as they are)."""
         for path in (self.root, self.segments, self.work):
-            path.mkdir(parents=True, exist_ok=True)
-            os.chmod(path, 0o700)
+            if not path.exists():
+                path.mkdir(parents=True, exist_ok=True)
+                os.chmod(path, 0o700)
 
     def new_segment_path(self, breach: str) -> Path:
         """A fresh, unique file name for a breach's segment."""

@@ -123,13 +123,20 @@ def _label(encoding: str) -> str:
 
 
 class _TextSource:
-    """A decoded text stream over a plain or gzip file, with bounded line reads and line counting."""
+    """Decoded lines of a plain or gzip file, at most MAX_LINE_CHARS each, counted so errors name the line.
+
+    UTF-8 (the default) is decoded line by line from the byte stream, so a decoding error names its exact
+    line; other encodings go through a text decoder (lines can only be split after decoding)."""
 
     def __init__(self, path: Path, encoding: str) -> None:
         self.path = path
         self.encoding = encoding
         self._stream, self._raw = _open_binary(path)
-        self.text: IO[str] = io.TextIOWrapper(self._stream, encoding=encoding, errors="strict", newline="")
+        self._utf8 = _label(encoding) == "UTF-8"
+        self._bytes: IO[bytes] = io.BufferedReader(self._stream, 1 << 20)  # type: ignore[type-var]  # GzipFile and FileIO are raw-enough streams
+        self._text: IO[str] | None = None
+        if not self._utf8:
+            self._text = io.TextIOWrapper(self._bytes, encoding=encoding, errors="strict", newline="")
         self.line = 0
 
     def bytes_read(self) -> int:
@@ -139,11 +146,19 @@ class _TextSource:
         except (OSError, ValueError):
             return 0
 
+    def _next_line(self) -> str:
+        if self._text is not None:
+            return self._text.readline(MAX_LINE_CHARS + 1)
+        raw = self._bytes.readline(MAX_LINE_CHARS + 1)
+        if self.line == 0 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        return raw.decode("utf-8")
+
     def lines(self) -> Iterator[str]:
-        """Lines with their newline, at most MAX_LINE_CHARS each; errors name the line."""
+        """Lines with their newline; errors name the line."""
         while True:
             try:
-                line = self.text.readline(MAX_LINE_CHARS + 1)
+                line = self._next_line()
             except UnicodeDecodeError as exc:
                 raise InputError(str(self.path), f"not valid {_label(self.encoding)} text ({exc.reason}); "
                                  "give the right one with --encoding", row=self.line + 1) from None
@@ -159,7 +174,7 @@ class _TextSource:
 
     def close(self) -> None:
         """Close the stream and the file."""
-        self.text.close()
+        (self._text or self._bytes).close()
         self._raw.close()
 
 

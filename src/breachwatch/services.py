@@ -14,6 +14,7 @@ from .errors import ConfigError
 from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
+from .private import PrivateIndex
 from .secretkey import load_master_key
 
 _FINGERPRINT_KEY = "index_key_fingerprint"
@@ -58,6 +59,11 @@ class Services:
         """The number checker over the catalog and index."""
         return Checker(self.catalog, self.hasher, str(self.config.segments_dir))
 
+    @cached_property
+    def private_index(self) -> PrivateIndex:
+        """The server side of the private check (OPRF key and bucket files under HOME/private)."""
+        return PrivateIndex(self.catalog, self.config.home / "private", self.master_key)
+
     def ingest(self, path: str | Path, options: IngestOptions,
                progress: ProgressCallback | None = None) -> IngestReport:
         """Load a dump as a breach (see breachwatch.ingest.ingest)."""
@@ -67,5 +73,7 @@ class Services:
         """Release what was opened."""
         if "checker" in self.__dict__:
             self.checker.close()
+        if "private_index" in self.__dict__:
+            self.private_index.close()
         if "catalog" in self.__dict__:
             self.catalog.close()

@@ -118,7 +118,8 @@ def default_mix() -> dict[str, float]:
     mix = dict(CLAIMED_MIX)
     harmonic = sum(1 / (i + 1) for i in range(len(LONG_TAIL)))
     for i, region in enumerate(LONG_TAIL):
-        mix[region] = _TAIL_TOTAL / harmonic / (i + 1)
+        # Capped at Saudi Arabia's reported 29M, the largest country outside the claim's named ones.
+        mix[region] = min(_TAIL_TOTAL / harmonic / (i + 1), 29.0)
     return mix
 
 

@@ -11,10 +11,19 @@ from sqlalchemy.engine import Connection
 
 from ..errors import BreachExistsError, UnknownBreachError
 from ..models import Breach, CountryCount
-from .tables import breach_countries, breaches, catalog_meta, generation, metadata
+from .migrate import upgrade
+from .tables import breach_countries, breaches, catalog_meta, generation
 
 _EDITABLE = {"title", "domain", "breach_date", "description", "status", "is_sensitive", "is_retired",
              "is_spam_list", "is_malware", "logo_path", "source_notes"}
+
+
+def driver_url(url: str) -> str:
+    """The SQLAlchemy URL with breachwatch's driver: postgresql:// means psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def _utcnow() -> dt.datetime:
@@ -31,14 +40,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Catalog:
-    """The catalog database behind a small API; SQLite by default, any SQLAlchemy URL otherwise."""
+    """The catalog database behind a small API; SQLite by default, PostgreSQL or any SQLAlchemy URL otherwise.
+    Opening it brings its schema up to date (Alembic), unless migrate=False."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, migrate: bool = True) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        self.engine: Engine = create_engine(driver_url(url), future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        if migrate:
+            upgrade(self.engine)
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import (
     core,  # noqa: F401 - registers the core commands
+    private,  # noqa: F401 - registers the private-check commands
     triage,  # noqa: F401 - registers triage, report, overlap
 )
 from .app import main

@@ -1,4 +1,4 @@
-"""Core commands: synth, ingest, check, breaches, stats, breach set, demo."""
+"""Core commands: synth, ingest, check, breaches, stats, breach set, demo, doctor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from ..checker import Checker
+from ..doctor import examine
 from ..errors import BreachwatchError
 from ..ingest import IngestOptions
 from ..models import VERIFICATION_STATUSES, Breach, CheckResult, IngestReport
@@ -161,9 +162,13 @@ def _print_result(result: CheckResult) -> None:
               help="Read numbers from a file, one a line ('-' for standard input).")
 @click.option("--region", default=None, help="ISO region for numbers written in national format (e.g. EG).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("--private", "private_mode", is_flag=True,
+              help="Ask a breachwatch server (--server) without revealing the number (OPRF + hash prefix).")
+@click.option("--server", default=None, help="With --private: the server's base URL.")
+@click.option("--api-key", default=None, help="With --private: API key (default: $BREACHWATCH_API_KEY).")
 @click.pass_context
 def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None, region: str | None,
-          as_json: bool) -> None:
+          as_json: bool, private_mode: bool, server: str | None, api_key: str | None) -> None:
     """Is this number in a breach? Which ones, what leaked with it, and what to do now."""
     services = services_of(ctx)
     with user_errors():
@@ -172,6 +177,12 @@ def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None
             queries += _read_number_file(number_file)
         if not queries:
             raise BreachwatchError("give numbers to check, or --file")
+    if private_mode:
+        from .private import run_private_check
+
+        run_private_check(queries, server, api_key, region, as_json)
+        return
+    with user_errors():
         checker: Checker = services.checker
         results = checker.check_many(queries, region)
     if as_json:
@@ -333,3 +344,70 @@ def _demo_samples(dump: Path) -> list[str]:
         next(f)
         first = [next(f).split(",", 1)[0] for _ in range(5)]
     return [first[0], first[3], "+44 7700 900123", "+1 202 555 0143"]
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Remove leftovers of interrupted ingests (waits for a running ingest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
+    """Check that catalog and index agree: intact segments, right key, counts, no leftovers. Exit 1 on problems."""
+    services = services_of(ctx)
+    with user_errors():
+        report = examine(services.catalog, services.hasher, services.home, repair=repair)
+    if as_json:
+        click.echo(json.dumps({"healthy": report.healthy, "breaches_checked": report.breaches_checked,
+                               "numbers_checked": report.numbers_checked, "problems": report.problems,
+                               "leftovers": report.leftovers, "removed": report.removed}, indent=2))
+    else:
+        for problem in report.problems:
+            err.print(f"[bold red]problem:[/] {problem}")
+        for leftover in report.leftovers:
+            console.print(f"leftover (remove with --repair): {leftover}")
+        for removed in report.removed:
+            console.print(f"removed: {removed}")
+        console.print(f"checked {report.breaches_checked} breaches, {report.numbers_checked:,} numbers: "
+                      + ("healthy" if report.healthy else f"{len(report.problems)} problem(s)"))
+    if not report.healthy:
+        sys.exit(1)
+
+
+@main.group()
+def db() -> None:
+    """Catalog schema migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Revision to upgrade to.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Bring the catalog's schema up to date (SQLite files are upgraded automatically when opened)."""
+    from ..catalog import Catalog
+    from ..catalog.migrate import current_revision, upgrade
+
+    services = services_of(ctx)
+    with user_errors():
+        services.home.ensure()
+        catalog = Catalog(services.config.catalog_url, migrate=False)
+        try:
+            upgrade(catalog.engine, revision)
+            console.print(f"catalog at revision {current_revision(catalog.engine)}")
+        finally:
+            catalog.close()
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the catalog's schema revision and the newest one this version knows."""
+    from ..catalog import Catalog
+    from ..catalog.migrate import current_revision, head_revision
+
+    services = services_of(ctx)
+    with user_errors():
+        services.home.ensure()
+        catalog = Catalog(services.config.catalog_url, migrate=False)
+        try:
+            console.print(f"current {current_revision(catalog.engine) or 'none'}, newest {head_revision()}")
+        finally:
+            catalog.close()

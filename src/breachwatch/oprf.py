@@ -1,0 +1,144 @@
+"""RFC 9497 OPRF, mode 0 (OPRF), ciphersuite ristretto255-SHA512, on libsodium's ristretto255 primitives.
+
+The one module that imports `pysodium` (a ctypes binding: the system libsodium >= 1.0.18, Debian package
+`libsodium23`, must be installed). Elements and scalars travel in their RFC encodings: 32 bytes each
+(scalars little-endian). Every received element is validated: a non-canonical encoding or the identity is
+refused with InvalidElementError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pysodium
+
+from .errors import BreachwatchError
+
+IDENTIFIER = b"ristretto255-SHA512"
+MODE_OPRF = 0
+CONTEXT_STRING = b"OPRFV1-" + MODE_OPRF.to_bytes(1, "big") + b"-" + IDENTIFIER
+HASH_TO_GROUP_DST = b"HashToGroup-" + CONTEXT_STRING
+HASH_TO_SCALAR_DST = b"HashToScalar-" + CONTEXT_STRING
+DERIVE_KEY_PAIR_DST = b"DeriveKeyPair" + CONTEXT_STRING
+
+ELEMENT_BYTES = 32
+SCALAR_BYTES = 32
+OUTPUT_BYTES = 64  # SHA-512
+_IDENTITY = bytes(ELEMENT_BYTES)
+
+
+class OprfError(BreachwatchError):
+    """An OPRF operation failed (the input hashed to the identity, or a key could not be derived)."""
+
+
+class InvalidElementError(OprfError):
+    """A received group element is malformed: wrong length, non-canonical, not on the group, or the identity."""
+
+
+def _i2osp(value: int, length: int) -> bytes:
+    return value.to_bytes(length, "big")
+
+
+def expand_message_xmd(msg: bytes, dst: bytes, length: int) -> bytes:
+    """RFC 9380 expand_message_xmd with SHA-512."""
+    b_in_bytes, s_in_bytes = 64, 128
+    ell = -(-length // b_in_bytes)
+    if ell > 255 or length > 65535 or len(dst) > 255:
+        raise OprfError("expand_message_xmd: requested length or DST too long")
+    dst_prime = dst + _i2osp(len(dst), 1)
+    msg_prime = bytes(s_in_bytes) + msg + _i2osp(length, 2) + _i2osp(0, 1) + dst_prime
+    b0 = hashlib.sha512(msg_prime).digest()
+    blocks = [hashlib.sha512(b0 + _i2osp(1, 1) + dst_prime).digest()]
+    for i in range(2, ell + 1):
+        mixed = bytes(x ^ y for x, y in zip(b0, blocks[-1], strict=True))
+        blocks.append(hashlib.sha512(mixed + _i2osp(i, 1) + dst_prime).digest())
+    return b"".join(blocks)[:length]
+
+
+def hash_to_group(msg: bytes) -> bytes:
+    """HashToGroup: hash_to_ristretto255 (expand_message_xmd SHA-512, 64 bytes, one-way map)."""
+    return bytes(pysodium.crypto_core_ristretto255_from_hash(expand_message_xmd(msg, HASH_TO_GROUP_DST, 64)))
+
+
+def hash_to_scalar(msg: bytes, dst: bytes = HASH_TO_SCALAR_DST) -> bytes:
+    """HashToScalar: 64 uniform bytes, read little-endian and reduced modulo the group order."""
+    return bytes(pysodium.crypto_core_ristretto255_scalar_reduce(expand_message_xmd(msg, dst, 64)))
+
+
+def validate_element(data: bytes) -> bytes:
+    """The element itself if it is a canonical encoding of a non-identity ristretto255 point."""
+    if len(data) != ELEMENT_BYTES:
+        raise InvalidElementError(f"an element is {ELEMENT_BYTES} bytes, got {len(data)}")
+    if data == _IDENTITY:
+        raise InvalidElementError("the identity element is not allowed")
+    # libsodium 1.0.18 ignores bit 255, but RFC 9496 decoding requires s < p: an encoding with it set is
+    # non-canonical (a second encoding of the same point) and is refused here.
+    if data[31] & 0x80 or not pysodium.crypto_core_ristretto255_is_valid_point(data):
+        raise InvalidElementError("not a canonical ristretto255 encoding")
+    return data
+
+
+def _scalar_mult(scalar: bytes, element: bytes) -> bytes:
+    try:
+        return bytes(pysodium.crypto_scalarmult_ristretto255(scalar, element))
+    except ValueError:  # libsodium refuses a result equal to the identity
+        raise InvalidElementError("scalar multiplication gave the identity") from None
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A server key pair: secret scalar skS and public element pkS (unused in mode 0, kept for fingerprints)."""
+
+    sk: bytes
+    pk: bytes
+
+
+def derive_key_pair(seed: bytes, info: bytes) -> KeyPair:
+    """DeriveKeyPair(seed, info) of RFC 9497 section 3.2.1."""
+    if len(seed) != 32:
+        raise OprfError("DeriveKeyPair needs a 32-byte seed")
+    derive_input = seed + _i2osp(len(info), 2) + info
+    for counter in range(256):
+        sk = hash_to_scalar(derive_input + _i2osp(counter, 1), DERIVE_KEY_PAIR_DST)
+        if sk != bytes(SCALAR_BYTES):
+            return KeyPair(sk, bytes(pysodium.crypto_scalarmult_ristretto255_base(sk)))
+    raise OprfError("DeriveKeyPair: no non-zero scalar after 256 tries")
+
+
+def _finalize_hash(data: bytes, element: bytes) -> bytes:
+    return hashlib.sha512(_i2osp(len(data), 2) + data + _i2osp(len(element), 2) + element + b"Finalize").digest()
+
+
+def random_scalar() -> bytes:
+    """A uniformly random non-zero scalar."""
+    return bytes(pysodium.crypto_core_ristretto255_scalar_random())
+
+
+def blind(data: bytes, blind_scalar: bytes | None = None) -> tuple[bytes, bytes]:
+    """Client Blind(input): (blind, blindedElement). `blind_scalar` is only for test vectors."""
+    scalar = blind_scalar if blind_scalar is not None else random_scalar()
+    element = hash_to_group(data)
+    if element == _IDENTITY:
+        raise OprfError("the input hashes to the identity element")
+    return scalar, _scalar_mult(scalar, element)
+
+
+def blind_evaluate(sk: bytes, blinded_element: bytes) -> bytes:
+    """Server BlindEvaluate(skS, blindedElement): validates the element first."""
+    return _scalar_mult(sk, validate_element(blinded_element))
+
+
+def finalize(data: bytes, blind_scalar: bytes, evaluated_element: bytes) -> bytes:
+    """Client Finalize(input, blind, evaluatedElement): the 64-byte OPRF output."""
+    inverse = bytes(pysodium.crypto_core_ristretto255_scalar_invert(blind_scalar))
+    unblinded = _scalar_mult(inverse, validate_element(evaluated_element))
+    return _finalize_hash(data, unblinded)
+
+
+def evaluate(sk: bytes, data: bytes) -> bytes:
+    """Server Evaluate(skS, input): the OPRF output for a known input (used to build buckets)."""
+    element = hash_to_group(data)
+    if element == _IDENTITY:
+        raise OprfError("the input hashes to the identity element")
+    return _finalize_hash(data, _scalar_mult(sk, element))

@@ -1,0 +1,1 @@
+"""The web layer (Starlette): the only package that imports the web framework."""

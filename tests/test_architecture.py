@@ -1,0 +1,66 @@
+"""The dependency rules of ARCHITECTURE.md, checked by parsing imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "breachwatch"
+SHELLS = ("cli", "web")
+SHELL_ONLY = {"click", "rich", "starlette", "fastapi", "uvicorn", "jinja2", "granian"}
+# Third-party libraries and the one place (module or package) allowed to import each.
+OWNERS = {
+    "phonenumbers": ("phone",),
+    "sqlalchemy": ("catalog",),
+    "alembic": ("catalog",),
+}
+
+
+def _modules() -> list[tuple[tuple[str, ...], set[str]]]:
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        tree = ast.parse(path.read_text())
+        imports: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imports |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = "." * node.level + (node.module or "")
+                imports.add(base)
+        found.append((parts, imports))
+    return found
+
+
+def _resolved(parts: tuple[str, ...], name: str) -> str:
+    if not name.startswith("."):
+        return name
+    level = len(name) - len(name.lstrip("."))
+    base = ["breachwatch", *parts[:-1]]
+    base = base[: len(base) - (level - 1)] if level > 1 else base
+    rest = name.lstrip(".")
+    return ".".join(base + ([rest] if rest else []))
+
+
+def test_core_imports_no_web_or_cli_code() -> None:
+    offenders = []
+    for parts, imports in _modules():
+        if parts[0] in SHELLS:
+            continue
+        for name in imports:
+            full = _resolved(parts, name)
+            top = full.split(".")[0]
+            if top in SHELL_ONLY or full.startswith(("breachwatch.cli", "breachwatch.web")):
+                offenders.append(f"{'/'.join(parts)} imports {full}")
+    assert offenders == []
+
+
+def test_each_library_is_owned_by_one_place() -> None:
+    offenders = []
+    for parts, imports in _modules():
+        for name in imports:
+            top = _resolved(parts, name).split(".")[0]
+            owners = OWNERS.get(top)
+            if owners and parts[0] not in owners:
+                offenders.append(f"{'/'.join(parts)} imports {top}")
+    assert offenders == []
