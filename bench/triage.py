@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--full-rows", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=200_000)
+    parser.add_argument("--stages", default="baseline,full,sample,analysis", help="comma-separated stages to run")
     parser.add_argument("--stage", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -127,8 +128,11 @@ def main() -> None:
         size_mib = big.stat().st_size / 2**20
         print(f"generated {args.rows:,} rows ({size_mib:,.0f} MiB) in {time.perf_counter() - t:.1f} s", flush=True)
         results = {}
+        wanted = args.stages.split(",")
         for name, path, rows in (("baseline", small, args.full_rows), ("full", small, args.full_rows),
                                  ("sample", big, args.rows), ("analysis", big, args.rows)):
+            if name not in wanted and name != "baseline":
+                continue
             out = subprocess.run([sys.executable, __file__, "--stage", name, "--path", str(path), "--rows", str(rows),
                                   "--sample", str(args.sample)], capture_output=True, text=True, check=True)
             results[name] = json.loads(out.stdout.strip().splitlines()[-1])

@@ -13,6 +13,7 @@ OWNERS = {
     "phonenumbers": ("phone",),
     "sqlalchemy": ("catalog",),
     "alembic": ("catalog",),
+    "matplotlib": ("charts",),
 }
 
 

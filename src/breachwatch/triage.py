@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import polars as pl
 
 from .catalog import Catalog
 from .claims import ClaimRow, compare, read_claim
@@ -241,12 +240,18 @@ def _analyse(index: IndexSource | None, report: TriageReport, numbers: np.ndarra
 
 
 def _unique(numbers: np.ndarray, status: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The unique numbers sorted by (region, number), with their region index and validity."""
-    frame = (pl.DataFrame({"n": numbers, "r": region, "v": status == Status.VALID})
-             .group_by("n").agg(pl.col("r").first(), pl.col("v").max())
-             .sort(["r", "n"]))
-    return (frame["n"].to_numpy().astype(np.uint64), frame["r"].to_numpy().astype(np.uint8),
-            frame["v"].to_numpy().astype(bool))
+    """The unique numbers sorted by (region, number), with their region index and validity (a number is valid
+    if any of its rows was: validity does not depend on how a number was written)."""
+    if numbers.shape[0] == 0:
+        return numbers.astype(np.uint64), region.astype(np.uint8), np.zeros(0, dtype=bool)
+    order = np.argsort(numbers, kind="stable")
+    ordered = numbers[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    uniq = ordered[starts]
+    valid = np.maximum.reduceat((status[order] == Status.VALID).astype(np.uint8), starts).astype(bool)
+    regions = region[order][starts].astype(np.uint8)
+    by_region = np.argsort(regions, kind="stable")  # numbers stay sorted within each region
+    return uniq[by_region], regions[by_region], valid[by_region]
 
 
 def _countries(regions: np.ndarray, valid: np.ndarray, kinds: np.ndarray, scale: float) -> list[CountryTriage]:
