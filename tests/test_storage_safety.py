@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -54,12 +55,11 @@ def test_secret_key_file_is_private(tmp_path: Path) -> None:
 
 
 def test_another_key_is_refused_not_silently_answering_not_found(services: Services, tmp_path: Path) -> None:
-    from breachwatch.config import load_config
 
     dump = tmp_path / "a.txt"
     dump.write_text("+201001234567\n")
     services.ingest(dump, IngestOptions(breach="A"))
-    other = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": "17" * 32}, home=services.config.home))
+    other = Services(dataclasses.replace(services.config, secret_key="17" * 32))
     try:
         with pytest.raises(Exception, match="secret key"):
             other.checker.check("+201001234567")
@@ -149,7 +149,8 @@ def test_truncated_segment_is_refused(services: Services, tmp_path: Path) -> Non
     path.write_bytes(data[:-7])
     with pytest.raises(IndexCorruptError, match="truncated"):
         SegmentReader(path, services.hasher.fingerprint)
-    result = run_cli("check", "+201001234500", home=services.config.home)
+    env = {"BREACHWATCH_DATABASE_URL": services.config.database_url or ""}
+    result = run_cli("check", "+201001234500", home=services.config.home, env=env)
     assert result.returncode == 1
     assert "truncated" in result.stderr and "Traceback" not in result.stderr
 

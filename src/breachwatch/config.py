@@ -36,6 +36,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Address of a Dask scheduler (tcp://HOST:8786) for ingest. Default: local processes."),
     Setting("batch_rows", "262144", "BREACHWATCH_BATCH_ROWS",
             "Rows read and normalized per batch during ingest (bounds memory)."),
+    Setting("key_rate", "100", "BREACHWATCH_KEY_RATE",
+            "Numbers per second one API key may check over HTTP (bursts up to max(1000, rate))."),
+    Setting("ip_rate", "0.5", "BREACHWATCH_IP_RATE",
+            "Numbers per second one client IP may check without a key, on the web page (bursts up to 20)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -52,6 +56,8 @@ class Config:
     redis_url: str | None = None
     dask_scheduler: str | None = None
     batch_rows: int = 262144
+    key_rate: float = 100.0
+    ip_rate: float = 0.5
 
     @property
     def catalog_url(self) -> str:
@@ -81,6 +87,8 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
             values[f.name] = Path(raw)
         elif f.name == "batch_rows":
             values[f.name] = int(raw)
+        elif f.name in ("key_rate", "ip_rate"):
+            values[f.name] = float(raw)
         else:
             values[f.name] = raw
     return Config(**values).with_overrides(**overrides)

@@ -7,15 +7,17 @@ from functools import cached_property
 from pathlib import Path
 
 from .catalog import Catalog
+from .catalog.keys import ApiKeyStore
 from .checker import Checker
 from .config import Config, load_config
 from .datahome import DataHome
 from .errors import ConfigError
+from .guard.limiter import BucketPolicy, TokenBucketLimiter
 from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
 from .private import PrivateIndex
-from .secretkey import load_master_key
+from .secretkey import derive_key, load_master_key
 
 _FINGERPRINT_KEY = "index_key_fingerprint"
 
@@ -58,6 +60,24 @@ class Services:
     def checker(self) -> Checker:
         """The number checker over the catalog and index."""
         return Checker(self.catalog, self.hasher, str(self.config.segments_dir))
+
+    @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        """API keys, stored as keyed hashes under a subkey of the master secret."""
+        return ApiKeyStore(self.catalog, derive_key(self.master_key, "api-keys"))
+
+    @cached_property
+    def rate_limiter(self) -> TokenBucketLimiter:
+        """Per-key and per-IP limits on numbers checked ("key:..." and "ip:..." buckets), in-process."""
+        key_rate, ip_rate = self.config.key_rate, self.config.ip_rate
+        return TokenBucketLimiter(
+            {"key": BucketPolicy(key_rate, max(1000.0, key_rate)), "ip": BucketPolicy(ip_rate, max(20.0, ip_rate))},
+            default=BucketPolicy(ip_rate, max(20.0, ip_rate)))
+
+    @cached_property
+    def client_hash_key(self) -> bytes:
+        """Subkey for keyed hashes of client identifiers (IPs) used as rate-limit buckets and in logs."""
+        return derive_key(self.master_key, "client-ip")
 
     @cached_property
     def private_index(self) -> PrivateIndex:

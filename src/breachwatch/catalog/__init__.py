@@ -1,5 +1,6 @@
 """The catalog: breaches and their metadata, in SQLite (default) or PostgreSQL, via SQLAlchemy Core."""
 
+from . import keys  # noqa: F401 - registers the api_keys table before any Catalog creates the schema
 from .store import Catalog
 
 __all__ = ["Catalog"]

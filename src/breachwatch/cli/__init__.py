@@ -4,11 +4,7 @@ The `main` group lives in cli/app.py; each module of this package adds the comma
 
 from __future__ import annotations
 
-from . import (
-    core,  # noqa: F401 - registers the core commands
-    private,  # noqa: F401 - registers the private-check commands
-    triage,  # noqa: F401 - registers triage, report, overlap
-)
+from . import core, keys, private, serve, triage  # noqa: F401 - each registers its area's commands
 from .app import main
 
 __all__ = ["main"]

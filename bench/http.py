@@ -1,0 +1,280 @@
+"""HTTP benchmark: checks/s and p50/p99 latency of /api/v1/check/{number} and /api/v3/breachedaccount/{number}
+beside /healthz (the ceiling of the same server), with 1 and 2 workers, in one run, on 127.0.0.1.
+
+    .venv/bin/python bench/http.py [--rows 200000] [--seconds 8] [--connections 64] [--workers 1,2]
+
+Starts the real `breachwatch serve` in a subprocess over a generated catalog (bench/out/http-home), drives it
+with `wrk` (apt-get install wrk) or, without it, a Python asyncio/httpx load generator in another process,
+and prints a Markdown table with each endpoint's ratio to /healthz. The load generator shares the machine's
+cores with the server: numbers are a floor, not the server's capacity on its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# This file is named like the standard library's `http` package; running it puts bench/ first on sys.path,
+# where it would shadow `http` for Starlette and httpx. Drop that entry before importing them.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "out"
+SECRET = "5e" * 32
+CLI = [sys.executable, "-m", "breachwatch.cli"]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BREACHWATCH_SECRET_KEY=SECRET, BREACHWATCH_HOME=str(home), BREACHWATCH_KEY_RATE="1e9")
+    return env
+
+
+def prepare(rows: int) -> tuple[Path, str, list[str]]:
+    """A home with one generated breach of `rows` rows, an API key, and a mix of leaked and clean numbers."""
+    home = OUT / f"http-home-{rows}"
+    truth = OUT / f"http-truth-{rows}.json"
+    if not (home / "catalog.sqlite3").exists() or not truth.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        dump = OUT / f"http-dump-{rows}.csv"
+        OUT.mkdir(parents=True, exist_ok=True)
+        subprocess.run([*CLI, "synth", "--rows", str(rows), "--out", str(dump), "--truth", str(truth), "--seed", "9"],
+                       check=True, env=_env(home), stdout=subprocess.DEVNULL)
+        subprocess.run([*CLI, "ingest", str(dump), "--breach", "Bench", "--title", "Bench"], check=True,
+                       env=_env(home), stdout=subprocess.DEVNULL)
+    out = subprocess.run([*CLI, "keys", "create", "--name", "bench", "--json"], check=True, env=_env(home),
+                         capture_output=True, text=True).stdout
+    key = json.loads(out)["key"]
+    data = json.loads(truth.read_text())
+    rng = random.Random(1)
+    leaked = rng.sample(list(data["numbers"]), min(900, len(data["numbers"])))
+    numbers = leaked + data["clean_numbers"][:100]
+    rng.shuffle(numbers)
+    return home, key, numbers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(home: Path, workers: int, server: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers), "--server", server],
+                            env=_env(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                time.sleep(1.0 * workers)  # let every worker finish its startup
+                return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+_LUA = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1], {["user-agent"]="bench", ["hibp-api-key"]="%s"})
+end
+"""
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(port: int, paths: list[str], key: str, seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_LUA % (",".join(json.dumps(p) for p in paths), key))
+        script = f.name
+    try:
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
+                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = {m.group(1): _ms(m.group(2), m.group(3)) for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+async def _py_load(url: str, paths: list[str], key: str, seconds: float, connections: int) -> dict[str, float]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    headers = {"user-agent": "bench", "hibp-api-key": key}
+
+    async def worker(client: httpx.AsyncClient, offset: int) -> None:
+        nonlocal errors
+        i = offset
+        while time.perf_counter() < stop:
+            i += 1
+            t0 = time.perf_counter()
+            r = await client.get(paths[i % len(paths)], headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            errors += r.status_code not in (200, 404)
+
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client, k * 7) for k in range(connections)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed, "p50": latencies[len(latencies) // 2] * 1000,
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000, "errors": float(errors)}
+
+
+def _py_load_entry(args: tuple[str, list[str], str, float, int], queue: Any) -> None:
+    queue.put(asyncio.run(_py_load(*args)))
+
+
+def run_python(port: int, paths: list[str], key: str, seconds: int, connections: int) -> dict[str, float]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_py_load_entry,
+                       args=((f"http://127.0.0.1:{port}", paths, key, float(seconds), connections), queue))
+    proc.start()
+    result: dict[str, float] = queue.get()
+    proc.join()
+    return result
+
+
+def inprocess_costs(home: Path, key: str, numbers: list[str], rounds: int = 3) -> dict[str, float]:
+    """Microseconds per request through the ASGI app called directly (no sockets, no server), and of
+    Checker.check alone: where a check's time goes, free of load-generator noise. Best of `rounds`."""
+    os.environ.update(_env(home))
+    from breachwatch.services import Services
+    from breachwatch.web import create_app
+
+    services = Services()
+    app = create_app(services)
+    headers = [(b"user-agent", b"bench"), (b"hibp-api-key", key.encode())]
+
+    async def call(path: str) -> None:
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "scheme": "http",
+                 "http_version": "1.1", "root_path": "", "app": app}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await app(scope, receive, send)  # type: ignore[arg-type]
+
+    async def per_request(paths: list[str]) -> float:
+        best = float("inf")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for path in paths:
+                await call(path)
+            best = min(best, (time.perf_counter() - started) / len(paths) * 1e6)
+        return best
+
+    async def run() -> dict[str, float]:
+        async with app.router.lifespan_context(app):
+            for n in numbers:  # warm libphonenumber's per-region patterns
+                services.checker.check(n)
+            out = {"/healthz": await per_request(["/healthz"] * len(numbers)),
+                   "/api/v1/check/{number}": await per_request([f"/api/v1/check/{n}" for n in numbers]),
+                   "/api/v3/breachedaccount/{number}":
+                       await per_request([f"/api/v3/breachedaccount/{n}" for n in numbers])}
+            best = float("inf")
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for n in numbers:
+                    services.checker.check(n)
+                best = min(best, (time.perf_counter() - started) / len(numbers) * 1e6)
+            out["Checker.check (no HTTP)"] = best
+            return out
+
+    try:
+        return asyncio.run(run())
+    finally:
+        services.close()
+
+
+def _has_granian() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("granian") is not None
+
+
+def main() -> None:
+    """Run the benchmark and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--servers", default="uvicorn,granian" if _has_granian() else "uvicorn",
+                        help="comma-separated: uvicorn, granian (default: both when granian is installed)")
+    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args()
+    use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk") is not None)
+    drive = run_wrk if use_wrk else run_python
+    home, key, numbers = prepare(args.rows)
+    endpoints = {
+        "/healthz": ["/healthz"],
+        "/api/v1/check/{number}": [f"/api/v1/check/{n.replace('+', '%2B')}" for n in numbers],
+        "/api/v3/breachedaccount/{number}": [f"/api/v3/breachedaccount/{n.replace('+', '%2B')}" for n in numbers],
+    }
+    costs = inprocess_costs(home, key, numbers)
+    print("In-process cost per request (ASGI app called directly, best of 3):\n")
+    print("| path | µs/request | requests/s on one core |\n|---|---:|---:|")
+    for name, micros in costs.items():
+        print(f"| `{name}` | {micros:,.1f} | {1e6 / micros:,.0f} |")
+    print()
+    print(f"load generator: {'wrk -t2' if use_wrk else 'python asyncio/httpx (1 process)'}, "
+          f"{args.connections} connections, {args.seconds} s per run, {args.rows:,}-row breach, "
+          f"{len(numbers)} distinct numbers (90% leaked)\n")
+    print("| server | workers | endpoint | req/s | p50 ms | p99 ms | vs /healthz | non-2xx (404 = clean number) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
+    runs = [(srv, int(w)) for srv in args.servers.split(",") for w in args.workers.split(",")]
+    for server, workers in runs:
+        proc, port = start_server(home, workers, server)
+        try:
+            drive(port, endpoints["/api/v1/check/{number}"][:200], key, 2, args.connections)  # warm-up
+            ceiling = None
+            for name, paths in endpoints.items():
+                r = drive(port, paths, key, args.seconds, args.connections)
+                ceiling = ceiling or r["rps"]
+                print(f"| {server} | {workers} | `{name}` | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                      f"{r['rps'] / ceiling:.2f} | {int(r['errors'])} |", flush=True)
+        finally:
+            stop_server(proc)
+
+
+if __name__ == "__main__":
+    main()

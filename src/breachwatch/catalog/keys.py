@@ -1,0 +1,154 @@
+"""API keys: a table and a store that keeps only a keyed hash (HMAC-SHA256) of each key.
+
+A key is shown once, when created. Checking a presented key hashes it with the same subkey and compares the
+hash in constant time. Valid keys are cached in memory for a short time (`cache_seconds`) so the request hot
+path does not query the database; a revocation takes effect within that time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, DateTime, String, Table, insert, select, update
+
+from ..errors import BreachwatchError
+from .store import Catalog
+from .tables import metadata
+
+SCOPES: tuple[str, ...] = ("check", "private-check", "admin")
+KEY_PREFIX = "bw_"
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+
+class ApiKeyError(BreachwatchError):
+    """An API key operation was asked with bad input (unknown scope, unknown key id, empty name)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored API key (never the key itself): public id, name, scopes, dates."""
+
+    key_id: str
+    name: str
+    scopes: tuple[str, ...]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        """True until revoked."""
+        return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        """True when the key holds `scope` (an admin key holds every scope)."""
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def well_formed(presented: str) -> bool:
+    """True when a string has the shape of a breachwatch API key (checked before hashing)."""
+    return (presented.startswith(KEY_PREFIX) and 20 <= len(presented) <= 128
+            and set(presented[len(KEY_PREFIX):]) <= _KEY_CHARS)
+
+
+class ApiKeyStore:
+    """Create, list, revoke and verify API keys; keys are stored only as HMAC-SHA256 under `hash_key`."""
+
+    def __init__(self, catalog: Catalog, hash_key: bytes, cache_seconds: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._catalog = catalog
+        self._hash_key = hash_key
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[str, ApiKey]] = {}  # key_hash -> (key_hash, ApiKey), active keys only
+        self._loaded_at = -1e18
+
+    def _hash(self, presented: str) -> str:
+        return hmac.new(self._hash_key, presented.encode(), hashlib.sha256).hexdigest()
+
+    def create(self, name: str, scopes: Iterable[str] = ("check",)) -> tuple[str, ApiKey]:
+        """Make a new key; returns (the key, to show once, and its stored record)."""
+        name = name.strip()
+        if not name:
+            raise ApiKeyError("a key needs a --name")
+        wanted = tuple(dict.fromkeys(scopes)) or ("check",)
+        unknown = [s for s in wanted if s not in SCOPES]
+        if unknown:
+            raise ApiKeyError(f"unknown scope {unknown[0]!r}; scopes are {', '.join(SCOPES)}")
+        presented = KEY_PREFIX + secrets.token_urlsafe(30)
+        key_hash = self._hash(presented)
+        record = ApiKey(key_id=key_hash[:12], name=name, scopes=wanted,
+                        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+        with self._catalog.engine.begin() as conn:
+            conn.execute(insert(api_keys).values(key_id=record.key_id, name=name, key_hash=key_hash,
+                                                 scopes=",".join(wanted), created_at=record.created_at))
+        self._loaded_at = -1e18
+        return presented, record
+
+    def list(self) -> list[ApiKey]:
+        """Every key, active or revoked, oldest first."""
+        with self._catalog.engine.connect() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)).all()
+        return [_to_key(r._mapping) for r in rows]
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key by its public id; revoking twice is harmless."""
+        with self._catalog.engine.begin() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+            if row is None:
+                raise ApiKeyError(f"no API key with id {key_id!r} (see: breachwatch keys list)")
+            if row.revoked_at is None:
+                conn.execute(update(api_keys).where(api_keys.c.key_id == key_id)
+                             .values(revoked_at=dt.datetime.now(dt.UTC).replace(microsecond=0)))
+        self._loaded_at = -1e18
+        return next(k for k in self.list() if k.key_id == key_id)
+
+    def verify(self, presented: str) -> ApiKey | None:
+        """The active key matching `presented`, or None (malformed, unknown or revoked)."""
+        if not well_formed(presented):
+            return None
+        key_hash = self._hash(presented)
+        entry = self._active().get(key_hash)
+        if entry is None or not hmac.compare_digest(entry[0], key_hash):
+            return None
+        return entry[1]
+
+    def _active(self) -> dict[str, tuple[str, ApiKey]]:
+        now = self._clock()
+        with self._lock:
+            if now - self._loaded_at >= self._cache_seconds:
+                with self._catalog.engine.connect() as conn:
+                    rows = conn.execute(select(api_keys).where(api_keys.c.revoked_at.is_(None))).all()
+                self._cache = {r.key_hash: (r.key_hash, _to_key(r._mapping)) for r in rows}
+                self._loaded_at = now
+            return self._cache
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _to_key(m: object) -> ApiKey:
+    row = dict(m)  # type: ignore[call-overload]
+    created = _aware(row["created_at"])
+    assert created is not None
+    return ApiKey(key_id=row["key_id"], name=row["name"], scopes=tuple(row["scopes"].split(",")),
+                  created_at=created, revoked_at=_aware(row["revoked_at"]))

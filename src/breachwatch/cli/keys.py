@@ -1,0 +1,67 @@
+"""`breachwatch keys create|list|revoke`: API keys for the HTTP API (stored only as keyed hashes)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from ..catalog.keys import SCOPES, ApiKey
+from .app import console, main, services_of, user_errors
+
+
+def _key_dict(key: ApiKey) -> dict[str, object]:
+    return {"id": key.key_id, "name": key.name, "scopes": list(key.scopes),
+            "created_at": key.created_at.isoformat(),
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys (sent by clients in the hibp-api-key header)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES), default=("check",),
+              show_default=True, help="Scope to grant (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (the key is in the 'key' field).")
+@click.pass_context
+def create(ctx: click.Context, name: str, scopes: tuple[str, ...], as_json: bool) -> None:
+    """Create a key and print it once; only its keyed hash is stored."""
+    with user_errors():
+        presented, record = services_of(ctx).api_keys.create(name, scopes)
+    if as_json:
+        click.echo(json.dumps({"key": presented, **_key_dict(record)}, indent=2))
+        return
+    console.print(f"created key {record.key_id} ({record.name}; scopes: {', '.join(record.scopes)})")
+    console.print("store it now, it is not shown again:")
+    click.echo(presented)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def list_keys(ctx: click.Context, as_json: bool) -> None:
+    """List keys (ids, names, scopes, dates; never the keys)."""
+    with user_errors():
+        items = services_of(ctx).api_keys.list()
+    if as_json:
+        click.echo(json.dumps([_key_dict(k) for k in items], indent=2))
+        return
+    table = Table("id", "name", "scopes", "created", "revoked")
+    for k in items:
+        table.add_row(k.key_id, k.name, ",".join(k.scopes), k.created_at.isoformat(),
+                      k.revoked_at.isoformat() if k.revoked_at else "-")
+    console.print(table)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+def revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke a key by id (takes effect on running servers within a few seconds)."""
+    with user_errors():
+        key = services_of(ctx).api_keys.revoke(key_id)
+    console.print(f"revoked {key.key_id} ({key.name})")

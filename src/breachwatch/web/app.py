@@ -1,0 +1,98 @@
+"""The ASGI app: `create_app(services) -> Starlette`, and `app_factory()` for any ASGI server
+(`uvicorn --factory breachwatch.web:app_factory`).
+
+How other areas plug in routes: write a module `breachwatch.web.<area>_api` (or `<area>_pages`) with a function
+`routes(services: Services) -> list[BaseRoute]`, and add its name to ROUTE_MODULES below (one line). Handlers
+reach shared state with `context_of(request)` (web/context.py), authenticate with
+`authenticate(request, scope)` (web/auth.py), charge the rate limit with `context_of(request).charge(...)`
+and raise `Problem(status, detail)` (web/problems.py) for errors, which become application/problem+json.
+Only web/ imports Starlette."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..guard.limiter import RateLimiter
+from ..services import Services
+from . import private_api
+from .auth import authenticate
+from .context import AppContext, context_of
+from .metrics import Metrics, MetricsMiddleware
+from .openapi import openapi
+from .problems import Problem, handle_problem, problem_response, route_template
+
+#: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
+#: (private_api predates the convention: its routes take an `authorize(request, cost)` callback, wired below.)
+ROUTE_MODULES: list[str] = ["hibp_api", "check_api", "pages"]
+
+log = logging.getLogger("breachwatch.web")
+
+
+async def healthz(request: Request) -> Response:
+    """GET /healthz: the process answers."""
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+def _private_authorize(request: Request, cost: int) -> None:
+    """The private check's gate: a key with scope `private-check`, charged one unit per evaluation."""
+    ctx = context_of(request)
+    ctx.charge(request, authenticate(request, "private-check"), cost)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+        return Response("Not found", 404, media_type="text/plain; charset=utf-8")
+    return problem_response(Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {})),
+                            instance=route_template(request))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Log the route template and the exception type only: the path or the message may hold a number.
+    log.error("unhandled %s on %s", type(exc).__name__, route_template(request))
+    return problem_response(Problem(500, "internal error"))
+
+
+def create_app(services: Services, limiter: RateLimiter | None = None,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The breachwatch web app over `services` (the limiter defaults to services.rate_limiter)."""
+    metrics = Metrics()
+    ctx = AppContext(services, limiter if limiter is not None else services.rate_limiter, metrics)
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        routes += module.routes(services)
+    routes += private_api.routes(services, _private_authorize)
+    routes += list(extra_routes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.checker  # noqa: B018 - open the index before the first request
+        ctx.breaches.get()
+        yield
+
+    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+                    exception_handlers={Problem: handle_problem, HTTPException: _http_error,
+                                        Exception: _server_error},
+                    lifespan=lifespan)
+    app.state.ctx = ctx
+    return app
+
+
+def app_factory() -> Starlette:
+    """An app over Services built from the environment (BREACHWATCH_HOME, BREACHWATCH_SECRET_KEY, ...)."""
+    return create_app(Services())

@@ -1,0 +1,28 @@
+"""API-key authentication for route handlers: `authenticate(request, scope) -> ApiKey`.
+
+The key travels in the `hibp-api-key` header (as on HIBP). A missing, malformed, unknown or revoked key is
+a 401, a valid key without the needed scope a 403, both as problem+json. Other areas' route modules call
+`authenticate` the same way."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from ..catalog.keys import ApiKey
+from .context import context_of
+from .problems import Problem
+
+API_KEY_HEADER = "hibp-api-key"
+
+
+def authenticate(request: Request, scope: str) -> ApiKey:
+    """The API key of this request, which must hold `scope`; raises Problem(401/403) otherwise."""
+    presented = request.headers.get(API_KEY_HEADER)
+    if not presented:
+        raise Problem(401, f"Access denied due to missing {API_KEY_HEADER}.")
+    key = context_of(request).services.api_keys.verify(presented)
+    if key is None:
+        raise Problem(401, f"Access denied due to invalid {API_KEY_HEADER}.")
+    if not key.allows(scope):
+        raise Problem(403, f"This API key lacks the {scope!r} scope.")
+    return key

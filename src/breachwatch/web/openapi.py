@@ -1,0 +1,163 @@
+"""The OpenAPI 3.1 document of the HTTP API, written by hand (a test checks it lists every API route)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import __version__
+
+_KEY: list[dict[str, list[str]]] = [{"hibpApiKey": []}]
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"description": description, "content": _PROBLEM}
+
+
+_ERRORS_V3 = {"400": _err("Bad request (e.g. not a phone number, bad parameter)"),
+              "401": _err("Missing or invalid hibp-api-key"), "403": _err("No user-agent header"),
+              "429": {"description": "Rate limit exceeded", "headers": {"retry-after": {"schema": {"type": "integer"}}},
+                      "content": _PROBLEM}}
+_UA = {"name": "user-agent", "in": "header", "required": True, "schema": {"type": "string"}}
+_REGION = {"name": "region", "in": "query", "schema": {"type": "string", "example": "EG"},
+           "description": "ISO 3166-1 alpha-2 region for numbers written in national format."}
+
+
+def _bool(name: str, default: bool, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": {"type": "boolean", "default": default},
+            "description": description}
+
+
+def _json(ref: str, array: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"$ref": f"#/components/schemas/{ref}"}
+    if array:
+        schema = {"type": "array", "items": schema}
+    return {"application/json": {"schema": schema}}
+
+
+_BREACH_PROPS: dict[str, Any] = {
+    "Name": {"type": "string"}, "Title": {"type": "string"}, "Domain": {"type": "string"},
+    "BreachDate": {"type": ["string", "null"], "format": "date"},
+    "AddedDate": {"type": "string", "format": "date-time"}, "ModifiedDate": {"type": "string", "format": "date-time"},
+    "PwnCount": {"type": "integer"}, "Description": {"type": "string"}, "LogoPath": {"type": "string"},
+    "DataClasses": {"type": "array", "items": {"type": "string"}},
+    **{flag: {"type": "boolean"} for flag in ("IsVerified", "IsFabricated", "IsSensitive", "IsRetired",
+                                              "IsSpamList", "IsMalware", "IsSubscriptionFree")},
+}
+_RESULT_PROPS: dict[str, Any] = {
+    "query": {"type": "string"}, "e164": {"type": ["string", "null"]},
+    "status": {"type": "string", "enum": ["valid", "possible", "invalid"]}, "found": {"type": "boolean"},
+    "error": {"type": ["string", "null"]},
+    "breaches": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "title": {"type": "string"}, "breach_date": {"type": ["string", "null"]},
+        "verification": {"type": "string"}, "data_classes": {"type": "array", "items": {"type": "string"}}}}},
+    "advice": {"type": "array", "items": {"type": "string"}},
+}
+
+_PRIVATE_QUERY: dict[str, Any] = {"type": "object", "required": ["prefix", "blinded"], "properties": {
+    "prefix": {"type": "integer", "minimum": 0}, "blinded": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}}
+_PRIVATE_ANSWER: dict[str, Any] = {"type": "object", "properties": {
+    "evaluated": {"type": "string"}, "bucket": {"type": "string", "contentEncoding": "base64"},
+    "entry_bytes": {"type": "integer"}, "prefix_bits": {"type": "integer"},
+    "breaches": {"type": "array", "items": {"type": "string"}}}}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "breachwatch", "version": __version__,
+             "description": "Phone-number breach checks: an HIBP v3-compatible API (/api/v3) and breachwatch's "
+                            "own API (/api/v1). Errors are application/problem+json (RFC 9457)."},
+    "components": {
+        "securitySchemes": {"hibpApiKey": {"type": "apiKey", "in": "header", "name": "hibp-api-key"}},
+        "schemas": {
+            "Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                                         "status": {"type": "integer"}, "detail": {"type": "string"},
+                                                         "instance": {"type": "string"}}},
+            "Breach": {"type": "object", "properties": _BREACH_PROPS, "required": list(_BREACH_PROPS)},
+            "BreachName": {"type": "object", "properties": {"Name": {"type": "string"}}, "required": ["Name"]},
+            "CheckResult": {"type": "object", "properties": _RESULT_PROPS, "required": list(_RESULT_PROPS)},
+        },
+    },
+    "paths": {
+        "/api/v3/breachedaccount/{account}": {"get": {
+            "summary": "Breaches a phone number is in (HIBP v3 'breachedaccount')", "security": _KEY,
+            "parameters": [
+                {"name": "account", "in": "path", "required": True, "schema": {"type": "string"},
+                 "description": "A phone number in any format."}, _UA, _REGION,
+                _bool("truncateResponse", True, "Only breach names when true."),
+                _bool("includeUnverified", True, "Include breaches not marked verified."),
+                {"name": "domain", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The breaches", "content": {"application/json": {"schema": {
+                "oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/BreachName"}},
+                          {"type": "array", "items": {"$ref": "#/components/schemas/Breach"}}]}}}},
+                          "404": {"description": "In no breach (empty body)"}, **_ERRORS_V3}}},
+        "/api/v3/breaches": {"get": {
+            "summary": "All breaches", "parameters": [
+                _UA, {"name": "domain", "in": "query", "schema": {"type": "string"}},
+                {"name": "isSpamList", "in": "query", "schema": {"type": "boolean"}}],
+            "responses": {"200": {"description": "Breaches", "content": _json("Breach", array=True)},
+                          "403": _ERRORS_V3["403"]}}},
+        "/api/v3/breach/{name}": {"get": {
+            "summary": "One breach by name", "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}, _UA],
+            "responses": {"200": {"description": "The breach", "content": _json("Breach")},
+                          "404": {"description": "No such breach (empty body)"}, "403": _ERRORS_V3["403"]}}},
+        "/api/v3/latestbreach": {"get": {
+            "summary": "The most recently added breach", "parameters": [_UA],
+            "responses": {"200": {"description": "The breach", "content": _json("Breach")},
+                          "404": {"description": "No breach loaded (empty body)"}, "403": _ERRORS_V3["403"]}}},
+        "/api/v3/dataclasses": {"get": {
+            "summary": "All data classes, alphabetically", "parameters": [_UA],
+            "responses": {"200": {"description": "Names", "content": {"application/json": {"schema": {
+                "type": "array", "items": {"type": "string"}}}}}, "403": _ERRORS_V3["403"]}}},
+        "/api/v1/check/{number}": {"get": {
+            "summary": "Check one number: E.164, status, breaches, data classes, advice", "security": _KEY,
+            "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}},
+                           _REGION],
+            "responses": {"200": {"description": "The result", "content": _json("CheckResult")},
+                          "400": _ERRORS_V3["400"], "401": _ERRORS_V3["401"], "429": _ERRORS_V3["429"]}}},
+        "/api/v1/check": {"post": {
+            "summary": "Check up to 1,000 numbers (each counts against the rate limit)", "security": _KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["numbers"], "properties": {
+                    "numbers": {"type": "array", "maxItems": 1000, "items": {"type": "string"}},
+                    "region": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "One result per number, in order", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {"results": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/CheckResult"}}}}}}},
+                "400": _ERRORS_V3["400"], "401": _ERRORS_V3["401"], "413": _err("More than 1,000 numbers"),
+                "429": _ERRORS_V3["429"]}}},
+        "/api/v1/breaches/{name}/stats": {"get": {
+            "summary": "Per-country counts and valid share of a breach",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "Stats", "content": {"application/json": {"schema": {
+                "type": "object"}}}}, "404": _err("No such breach")}}},
+        "/api/v1/private/check": {"post": {
+            "summary": "Private check (RFC 9497 OPRF): evaluate a blinded element, return its padded bucket",
+            "security": _KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _PRIVATE_QUERY}}},
+            "responses": {"200": {"description": "Evaluated element and bucket", "content": {
+                "application/json": {"schema": _PRIVATE_ANSWER}}},
+                "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+                "429": _ERRORS_V3["429"]}}},
+        "/api/v1/private/check/batch": {"post": {
+            "summary": "Up to 64 private-check queries (each counts against the rate limit)", "security": _KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["queries"], "properties": {
+                    "queries": {"type": "array", "minItems": 1, "maxItems": 64, "items": _PRIVATE_QUERY}}}}}},
+            "responses": {"200": {"description": "One answer per query", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"results": {"type": "array",
+                                                                         "items": _PRIVATE_ANSWER}}}}}},
+                "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+                "429": _ERRORS_V3["429"]}}},
+        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text format"}}}},
+    },
+}
+
+
+async def openapi(request: Request) -> Response:
+    """GET /openapi.json."""
+    return JSONResponse(DOCUMENT)

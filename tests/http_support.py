@@ -1,0 +1,91 @@
+"""A real breachwatch HTTP server on 127.0.0.1 for tests: uvicorn in a thread on a free port, over a catalog
+built from generated dumps (known ground truth)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from breachwatch.config import load_config
+from breachwatch.guard.limiter import RateLimiter
+from breachwatch.ingest import IngestOptions
+from breachwatch.services import Services
+from breachwatch.synth import SynthOptions, synthesize
+from breachwatch.web import create_app
+from conftest import SMALL_MIX, TEST_KEY
+
+
+@dataclass
+class Server:
+    """A running server and what the tests need to know about its data."""
+
+    base_url: str
+    services: Services
+    key: str
+    admin_key: str
+    truth: dict[str, Any]
+    both: str        # a number in Synth (unverified) and Verified2 (verified, domain example.com)
+    hidden: str      # a number in Synth and Hidden (sensitive)
+    leaked_eg: str   # an Egyptian number in Synth
+    clean: str       # a valid number in no breach
+
+
+def build_home(root: Path) -> tuple[Services, dict[str, Any]]:
+    """Services over a fresh home with three breaches: Synth (generated), Verified2 and Hidden."""
+    dump, truth_path = root / "dump.csv", root / "truth.json"
+    synthesize(SynthOptions(rows=3000, out=dump, truth=truth_path, seed=7, countries=SMALL_MIX))
+    truth = json.loads(truth_path.read_text())
+    services = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY}, home=root / "home"))
+    services.ingest(dump, IngestOptions(breach="Synth", title="Synthetic 2022", description="generated"))
+    numbers = list(truth["numbers"])
+    (root / "v.txt").write_text("\n".join(numbers[:3]) + "\n")
+    services.ingest(root / "v.txt", IngestOptions(breach="Verified2", title="Verified Two"))
+    services.catalog.update_breach("Verified2", status="verified", domain="example.com", is_spam_list=True)
+    (root / "h.txt").write_text(numbers[3] + "\n")
+    services.ingest(root / "h.txt", IngestOptions(breach="Hidden", title="Hidden one"))
+    services.catalog.update_breach("Hidden", is_sensitive=True)
+    return services, truth
+
+
+def serve_in_thread(services: Services, limiter: RateLimiter | None = None) -> tuple[str, uvicorn.Server,
+                                                                                      threading.Thread]:
+    """Start uvicorn on a free 127.0.0.1 port in a daemon thread; returns (base URL, server, thread)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(services, limiter=limiter), log_level="warning", access_log=False,
+                            ws="none", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def running_server(root: Path) -> Iterator[Server]:
+    """Build the data, start the server, yield it, stop it."""
+    services, truth = build_home(root)
+    key, _ = services.api_keys.create("tests", ["check"])
+    admin_key, _ = services.api_keys.create("admin", ["admin"])
+    numbers = list(truth["numbers"])
+    leaked_eg = next(n for n in numbers[4:] if truth["numbers"][n]["region"] == "EG")
+    clean = next(n for n in truth["clean_numbers"] if n.startswith("+20"))
+    base_url, server, thread = serve_in_thread(services)
+    try:
+        yield Server(base_url, services, key, admin_key, truth, numbers[0], numbers[3], leaked_eg, clean)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        services.close()
