@@ -15,6 +15,7 @@ OWNERS = {
     "alembic": ("catalog",),
     "redis": ("guard",),
     "pysodium": ("oprf",),
+    "matplotlib": ("charts",),
 }
 
 

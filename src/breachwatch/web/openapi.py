@@ -152,6 +152,22 @@ DOCUMENT: dict[str, Any] = {
                                                                          "items": _PRIVATE_ANSWER}}}}}},
                 "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
                 "429": _ERRORS_V3["429"]}}},
+        "/api/v1/breaches/{name}/report": {"get": {
+            "summary": "Per-country and per-region report of a breach, with a bar chart (web/report_api.py)",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "format", "in": "query", "schema": {"enum": ["json", "html", "png"]}}],
+            "responses": {"200": {"description": "JSON report, self-contained HTML page or PNG chart"},
+                          "400": {"description": "Unknown format"}, "404": {"description": "No such breach"}}}},
+        "/api/v1/triage": {"post": {
+            "summary": "Triage an uploaded dump (admin): real, recycled or fabricated? Loads nothing",
+            "security": _KEY,
+            "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                           for n in ("filename", "sample", "claim", "default_region", "messenger", "format")],
+            "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {
+                "type": "string", "format": "binary"}}}},
+            "responses": {"200": {"description": "Triage report (JSON, or HTML with format=html)"},
+                          "400": {"description": "Unreadable dump or bad parameter"}, "401": _ERRORS_V3["401"],
+                          "403": _err("Missing scope"), "413": {"description": "Upload too large"}}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text format"}}}},
     },
