@@ -91,8 +91,10 @@ def _org_json(org: OrganisationRecord) -> dict[str, Any]:
             "webhook_url": org.webhook_url}
 
 
-def routes(services: Services, authorize: Authorize) -> list[BaseRoute]:
-    """The notification routes, bound to `services`; `authorize(request, "admin")` guards organisations."""
+def routes(services: Services, authorize: Authorize,
+           charge: Callable[[Request], None] | None = None) -> list[BaseRoute]:
+    """The notification routes, bound to `services`; `authorize(request, "admin")` guards organisations and
+    `charge(request)`, when given, rate-limits subscribing (each one sends an SMS)."""
     notifier = services.notifier
 
     def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -109,6 +111,8 @@ def routes(services: Services, authorize: Authorize) -> list[BaseRoute]:
             await result
 
     async def subscribe(request: Request) -> Response:
+        if charge is not None:
+            charge(request)
         body = await _json_object(request)
         result = await run_in_threadpool(
             notifier.subscriptions.subscribe, _text(body, "number", required=True) or "",
