@@ -64,6 +64,9 @@ _PRIVATE_ANSWER: dict[str, Any] = {"type": "object", "properties": {
     "entry_bytes": {"type": "integer"}, "prefix_bits": {"type": "integer"},
     "breaches": {"type": "array", "items": {"type": "string"}}}}
 
+_LINK_PAGE: dict[str, Any] = {"200": {"description": "HTML page"}, "400": {"description": "Malformed link"},
+                               "403": {"description": "Invalid or expired link"}}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "breachwatch", "version": __version__,
@@ -187,21 +190,22 @@ DOCUMENT: dict[str, Any] = {
             "summary": "Unsubscribe (with the token from the email or the subscribe answer)",
             "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"204": {"description": "Unsubscribed"}, "400": {"description": "Bad token"}}}},
+            "responses": {"204": {"description": "Unsubscribed"}, "400": {"description": "Bad request"},
+                          "403": {"description": "Invalid or expired token"}}}},
         "/api/v1/subscriptions/{sub_id}/confirm": {"get": {
             "summary": "Email confirmation link",
             "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "HTML page"}}}},
+            "responses": _LINK_PAGE}},
         "/api/v1/subscriptions/{sub_id}/unsubscribe": {"get": {
             "summary": "Unsubscribe page (acts only on POST, RFC 8058 one-click)",
             "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "HTML page"}}}, "post": {
+            "responses": _LINK_PAGE}, "post": {
             "summary": "One-click unsubscribe",
             "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "HTML page"}}}},
+            "responses": _LINK_PAGE}},
         "/api/v1/organisations": {"post": {
             "summary": "Register an organisation's numbers and ranges (admin)", "security": _KEY,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -224,11 +228,11 @@ DOCUMENT: dict[str, Any] = {
             "summary": "An organisation's unsubscribe page (acts only on POST)",
             "parameters": [{"name": "org_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "HTML page"}}}, "post": {
+            "responses": _LINK_PAGE}, "post": {
             "summary": "One-click unsubscribe of an organisation",
             "parameters": [{"name": "org_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "HTML page"}}}},
+            "responses": _LINK_PAGE}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text format"}}}},
     },
