@@ -38,12 +38,16 @@ class Server:
     clean: str       # a valid number in no breach
 
 
-def build_home(root: Path) -> tuple[Services, dict[str, Any]]:
-    """Services over a fresh home with three breaches: Synth (generated), Verified2 and Hidden."""
+def build_home(root: Path, catalog_url: str | None = None) -> tuple[Services, dict[str, Any]]:
+    """Services over a fresh home with three breaches: Synth (generated), Verified2 and Hidden; the catalog in
+    the home's SQLite file, or at `catalog_url` (PostgreSQL)."""
     dump, truth_path = root / "dump.csv", root / "truth.json"
     synthesize(SynthOptions(rows=3000, out=dump, truth=truth_path, seed=7, countries=SMALL_MIX))
     truth = json.loads(truth_path.read_text())
-    services = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY}, home=root / "home"))
+    environ = {"BREACHWATCH_SECRET_KEY": TEST_KEY}
+    if catalog_url is not None:
+        environ["BREACHWATCH_DATABASE_URL"] = catalog_url
+    services = Services(load_config(environ=environ, home=root / "home"))
     services.ingest(dump, IngestOptions(breach="Synth", title="Synthetic 2022", description="generated"))
     numbers = list(truth["numbers"])
     (root / "v.txt").write_text("\n".join(numbers[:3]) + "\n")
@@ -74,9 +78,9 @@ def serve_in_thread(services: Services, limiter: RateLimiter | None = None) -> t
     return f"http://127.0.0.1:{port}", server, thread
 
 
-def running_server(root: Path) -> Iterator[Server]:
+def running_server(root: Path, catalog_url: str | None = None) -> Iterator[Server]:
     """Build the data, start the server, yield it, stop it."""
-    services, truth = build_home(root)
+    services, truth = build_home(root, catalog_url)
     key, _ = services.api_keys.create("tests", ["check"])
     admin_key, _ = services.api_keys.create("admin", ["admin"])
     numbers = list(truth["numbers"])

@@ -14,6 +14,7 @@ import httpx
 import pyhibp
 import pytest
 
+from backends import postgres_schema_url
 from breachwatch.guard.limiter import BucketPolicy, TokenBucketLimiter
 from http_support import Server, running_server, serve_in_thread
 
@@ -26,9 +27,14 @@ HIBP_FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from running_server(tmp_path_factory.mktemp("http"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def srv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The API on a SQLite catalog, then on a PostgreSQL one (same tests, same expectations)."""
+    if request.param == "sqlite":
+        yield from running_server(tmp_path_factory.mktemp("http"))
+        return
+    with postgres_schema_url() as url:
+        yield from running_server(tmp_path_factory.mktemp("http-pg"), url)
 
 
 @pytest.fixture
@@ -205,7 +211,8 @@ def test_v1_check_one_matches_the_cli(srv: Server, http: httpx.Client) -> None:
     assert body["e164"] == srv.leaked_eg and body["found"] is True and body["status"] == expected["status"]
     assert body["breaches"][0]["data_classes"] == expected["data_classes"]
     assert body["advice"]
-    cli = run_cli("check", "--json", srv.leaked_eg, home=Path(srv.services.config.home), check=True)
+    env = {"BREACHWATCH_DATABASE_URL": srv.services.config.database_url or ""}
+    cli = run_cli("check", "--json", srv.leaked_eg, home=Path(srv.services.config.home), env=env, check=True)
     assert json.loads(cli.stdout) == [body]
 
 
