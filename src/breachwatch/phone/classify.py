@@ -1,0 +1,170 @@
+"""Per-candidate classification for the fast path with precompiled Python `re` patterns: the national-prefix
+strip and the validity/region/possible-length decision of one (country code, national number) candidate,
+as `phonenumbers.parse`, `is_valid_number`, `region_code_for_number` and `is_possible_number_with_reason`
+decide them from the metadata tables of `tables.py`. Patterns are compiled once per process (lazily, per
+country calling code), so a call costs nothing fixed per country present."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .policy import REGION_INDEX, REJECT_REASONS
+from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, CountryTable, RegionTable, country_table
+
+SLOW = 255  # status of a candidate left to the per-row path
+NO_REASON = -1
+_REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
+_LEN_REASON = [NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
+_TOO_LONG = _REASON["too-long"]
+_U64_MAX = (1 << 64) - 1
+#: (status, region index, number, reason) of one candidate.
+Decision = tuple[int, int, int, int]
+_SLOW_DECISION: Decision = (SLOW, 0, 0, NO_REASON)
+
+_Matcher = Callable[[str], object]
+
+
+class _Region:
+    """One region's compiled patterns."""
+
+    def __init__(self, table: RegionTable) -> None:
+        self.index = REGION_INDEX[table.region] if table.region in REGION_INDEX else REGION_INDEX["ZZ"]
+        self.general: _Matcher | None = re.compile(table.general).search if table.general else None
+        self.general_lengths = frozenset(table.general_lengths)
+        self.types = tuple((re.compile(p).search, frozenset(allowed)) for p, allowed in table.types)
+        self.leading: _Matcher | None = (re.compile(table.leading_digits).search
+                                         if table.leading_digits else None)
+        self.lengths = table.lengths
+        self.top = len(table.lengths) - 1
+        self.npp = table.npp
+        self.npp_regex: re.Pattern[str] | None = None
+        self.npp_alternatives = table.npp_alternatives
+        if table.npp is not None and (table.npp_transform or not table.npp_alternatives):
+            self.npp_regex = re.compile(table.npp)
+            self.npp_alternatives = ()
+
+    def valid(self, number: str, length: int) -> bool:
+        """_number_type_helper(...) != UNKNOWN: the general description, then any number type."""
+        if self.general is None or not self.types:
+            return False
+        if self.general_lengths and length not in self.general_lengths:
+            return False
+        if not self.general(number):
+            return False
+        return any((not allowed or length in allowed) and match(number) for match, allowed in self.types)
+
+    def length_code(self, length: int) -> int:
+        """_test_number_length(...) as a code (see tables.LENGTH_REASONS)."""
+        return self.lengths[min(max(length, 0), self.top)]
+
+    def strip(self, number: str, gated: bool) -> str | None:
+        """The number after _maybe_strip_national_prefix_carrier_code, None when the per-row path must
+        decide (a regex prefix that matches something). With `gated`, the strip is kept only where parse
+        keeps it (by the length test of the stripped number)."""
+        if self.npp is None:
+            return number
+        if self.npp_regex is not None:
+            found = self.npp_regex.match(number)
+            return None if found is not None and found.end() > 0 else number
+        width = 0
+        for alternative in self.npp_alternatives:  # re.match tries alternatives in order
+            if number.startswith(alternative):
+                width = len(alternative)
+                break
+        if width == 0:
+            return number
+        rest = number[width:]
+        general = self.general
+        viable = bool(general(number)) if general is not None else False
+        kept = bool(general(rest)) if general is not None else False
+        if viable and not kept:
+            return number
+        if gated and self.length_code(len(rest)) in (1, 3, 4):  # TOO_SHORT, INVALID_LENGTH, LOCAL_ONLY
+            return number
+        return rest
+
+
+class _Country:
+    """One country calling code's compiled regions, in the order region_code_for_number tries them."""
+
+    def __init__(self, code: int, table: CountryTable) -> None:
+        self.prefix = str(code)
+        self.main = _Region(table.main)
+        self.regions = tuple(self.main if r is table.main else _Region(r) for r in table.regions)
+        self.single = len(self.regions) == 1
+        self.main_index = REGION_INDEX.get(table.main_region, REGION_INDEX["ZZ"])
+        self.memo: dict[str, Decision] = {}
+
+    def decide(self, national: str) -> Decision:
+        """(status, region index, E.164 digits as int, reason) of the national significant number."""
+        length = len(national)
+        if length > MAX_NSN:
+            return (0, 0, 0, _TOO_LONG)
+        number = int(self.prefix + national)
+        if number > _U64_MAX:
+            return _SLOW_DECISION
+        if self.single:
+            region = self.main.index
+            valid = self.main.valid(national, length)
+        else:
+            region = self.main_index
+            valid = False
+            for reg in self.regions:
+                if reg.leading is not None:
+                    if reg.leading(national):
+                        region, valid = reg.index, reg.valid(national, length)
+                        break
+                elif reg.valid(national, length):
+                    region, valid = reg.index, True
+                    break
+        if valid:
+            return (2, region, number, NO_REASON)
+        code = self.main.length_code(length)
+        if code == LENGTH_POSSIBLE:
+            return (1, region, number, NO_REASON)
+        return (0, 0, 0, _LEN_REASON[code])
+
+
+_COUNTRIES: dict[int, _Country | None] = {}
+
+
+def compiled(code: int) -> _Country | None:
+    """The compiled tables of a country calling code (cached per process), None when unknown or not usable."""
+    if code not in _COUNTRIES:
+        table = country_table(code)
+        _COUNTRIES[code] = _Country(code, table) if table is not None and table.usable else None
+    return _COUNTRIES[code]
+
+
+def classify(codes: list[int], nationals: list[str], strip: list[bool], slow: list[bool]) -> list[Decision]:
+    """The decision of each candidate (country code, national number): `strip` marks numbers still to get
+    the gated national-prefix strip of the code's main region, `slow` candidates left to the per-row path."""
+    out: list[Decision] = []
+    append = out.append
+    last_code = -1
+    country: _Country | None = None
+    for code, national, pending, late in zip(codes, nationals, strip, slow, strict=True):
+        if late:
+            append(_SLOW_DECISION)
+            continue
+        if code != last_code:
+            country = compiled(code)
+            last_code = code
+        if country is None:
+            append(_SLOW_DECISION)
+            continue
+        if pending:
+            stripped = country.main.strip(national, gated=True)
+            if stripped is None:
+                append(_SLOW_DECISION)
+                continue
+            national = stripped
+        memo = country.memo
+        decision = memo.get(national)
+        if decision is None:
+            decision = country.decide(national)
+            if len(memo) < 50_000:
+                memo[national] = decision
+        append(decision)
+    return out
