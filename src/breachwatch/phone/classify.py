@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from .policy import REGION_INDEX, REJECT_REASONS
-from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, CountryTable, RegionTable, country_table
+from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, CountryTable, RegionTable, country_table, region_table
 
 SLOW = 255  # status of a candidate left to the per-row path
 NO_REASON = -1
@@ -40,6 +40,10 @@ class _Region:
         self.npp = table.npp
         self.npp_regex: re.Pattern[str] | None = None
         self.npp_alternatives = table.npp_alternatives
+        self.idd = table.idd
+        self.idd_literal = table.idd_literal
+        self.idd_regex: _Matcher | None = (re.compile(table.idd).search
+                                           if table.idd is not None and not table.idd_literal else None)
         if table.npp is not None and (table.npp_transform or not table.npp_alternatives):
             self.npp_regex = re.compile(table.npp)
             self.npp_alternatives = ()
@@ -93,6 +97,7 @@ class _Country:
         self.main = _Region(table.main)
         self.regions = tuple(self.main if r is table.main else _Region(r) for r in table.regions)
         self.single = len(self.regions) == 1
+        self.by_name = {r.region: reg for r, reg in zip(table.regions, self.regions, strict=True)}
         self.main_index = REGION_INDEX.get(table.main_region, REGION_INDEX["ZZ"])
         self.memo: dict[str, Decision] = {}
 
@@ -167,4 +172,67 @@ def classify(codes: list[int], nationals: list[str], strip: list[bool], slow: li
             if len(memo) < 50_000:
                 memo[national] = decision
         append(decision)
+    return out
+
+
+_HINTED: dict[str, tuple[_Country, _Region] | None] = {}
+
+
+def _hinted(hint: str) -> tuple[_Country, _Region] | None:
+    if hint not in _HINTED:
+        table = region_table(hint)
+        country = compiled(table.country_code) if table is not None and table.usable else None
+        region = country.by_name.get(hint) if country is not None else None
+        _HINTED[hint] = None if country is None or region is None else (country, region)
+    return _HINTED[hint]
+
+
+#: (country code, national number, slow, pre-status, reason) of a national reading.
+Reading = tuple[int, str, bool, int, int]
+
+
+def national_readings(digits: list[str], hints: list[str], classify_status: int,
+                      same_status: int) -> list[Reading]:
+    """The candidate of parse(digits, hint) for bare digit strings with a region hint, up to the
+    national-prefix strip: pre-status `classify_status` when it still needs classifying, `same_status`
+    where the reading equals the MSISDN reading ('00' international prefix), SLOW or a rejection."""
+    out: list[Reading] = []
+    append = out.append
+    for d, hint in zip(digits, hints, strict=True):
+        length = len(d)
+        found = _hinted(hint) if length >= 3 else None
+        if found is None:
+            append((0, "", True, SLOW, NO_REASON))
+            continue
+        country, table = found
+        slow = False
+        same = False
+        if table.idd is not None and table.idd_literal:
+            idd = d.startswith(table.idd)
+            if table.idd == "00":
+                same = idd and d[2:3] != "0" and length >= 5
+            slow = idd and not same
+        elif table.idd_regex is not None:
+            slow = table.idd_regex(d) is not None
+        ccs = country.prefix
+        lead = d.startswith(ccs)
+        after = d[len(ccs):]
+        potential = table.strip(after, gated=False)
+        early = slow or (lead and potential is None)
+        if potential is None:
+            potential = after
+        general = table.general
+        extracted = lead and not early and (
+            (general is not None and not general(d) and general(potential) is not None)
+            or table.length_code(length) == 2)  # TOO_LONG
+        n0 = potential if extracted else d
+        national = (country.main if extracted else table).strip(n0, gated=True)
+        if same:
+            append((int(ccs), national or "", national is None, same_status, NO_REASON))
+        elif early:
+            append((int(ccs), national or "", national is None, SLOW, NO_REASON))
+        elif len(n0) < 2:
+            append((int(ccs), national or "", national is None, 0, _REASON["too-short"]))
+        else:
+            append((int(ccs), national or "", national is None, classify_status, NO_REASON))
     return out

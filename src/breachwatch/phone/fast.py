@@ -1,5 +1,6 @@
-"""The vectorized fast path of the normalization policy (Polars): decides the common shapes of a batch in
-bulk and hands every row it cannot decide with certainty to the per-row policy, so the result equals
+"""The fast path of the normalization policy: Polars extracts and reads the digits of a whole batch in bulk,
+`classify.py` decides each candidate with precompiled Python `re` patterns (compiled once per process),
+and every row it cannot decide with certainty goes to the per-row policy, so the result equals
 `normalize` on every row.
 
 Bulk shapes: '+…', '(+…', 'tel:+…' (international); bare digits, '00…' and WhatsApp JIDs (MSISDN); bare
@@ -8,7 +9,7 @@ stripped as libphonenumber's parse does). Digits may be ASCII, Arabic-Indic, Per
 separators are space, '-', '.', '/', '(' and ')'. Every step mirrors a step of `phonenumbers.parse`,
 `is_valid_number`, `region_code_for_number` and `is_possible_number_with_reason`, with the metadata tables
 of `tables.py`; where a step would need more than those tables (a national prefix given as a regex that
-matches, a transform rule, an international prefix regex that matches, a pattern Polars cannot compile)
+matches, a transform rule, an international prefix regex that matches, a pattern Rust's regex engine cannot compile)
 the row goes to the per-row path."""
 
 from __future__ import annotations
@@ -18,21 +19,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .classify import classify
+from .classify import classify, national_readings
 from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, NormalizedBatch, normalize
 from .tables import (
-    LENGTH_REASONS,
-    RegionTable,
     country_codes,
-    country_table,
-    region_table,
 )
 
 SLOW = 255  # status code of a row left to the per-row path
 SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
 _NO_REASON = -1
 _REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
-_LEN_REASON = [_NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
 _MAX_TEXT = 200
 # Python's str.strip() whitespace within ASCII (other whitespace sends the row to the per-row path).
 _WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
@@ -92,39 +88,6 @@ class _Part:
 
 # ---------------------------------------------------------------------------------------------- expressions
 
-def _contains(column: pl.Expr, pattern: str | None) -> pl.Expr:
-    return pl.lit(False) if pattern is None else column.str.contains(pattern).fill_null(False)
-
-
-def _len_code(table: RegionTable, length: pl.Expr) -> pl.Expr:
-    """_test_number_length(...) as a code (see tables.LENGTH_REASONS) from a number's length."""
-    top = len(table.lengths) - 1
-    return length.clip(0, top).replace_strict(list(range(top + 1)), list(table.lengths), return_dtype=pl.Int8)
-
-
-def _strip_national_prefix(table: RegionTable, number: pl.Expr, gated: bool) -> tuple[pl.Expr, pl.Expr]:
-    """(the number after _maybe_strip_national_prefix_carrier_code, rows needing the per-row path). With
-    `gated`, the strip is kept only where parse keeps it (by the length test of the stripped number)."""
-    if table.npp is None:
-        return number, pl.lit(False)
-    if table.npp_transform or not table.npp_alternatives:
-        # A regex prefix: rows where it matches something go to the per-row path; an empty match leaves
-        # the number as it is (no group took part, so neither strip nor transform applies).
-        return number, number.str.extract(table.npp, 0).str.len_bytes().fill_null(0) > 0
-    width: pl.Expr | None = None
-    chain: Any = pl
-    for alternative in table.npp_alternatives:  # re.match tries alternatives in order
-        chain = chain.when(number.str.starts_with(alternative)).then(pl.lit(len(alternative)))
-    width = chain.otherwise(pl.lit(0))
-    rest = number.str.slice(width)
-    viable = _contains(number, table.general)
-    kept = _contains(rest, table.general)
-    strip = (width > 0) & ~(viable & ~kept)
-    if gated:
-        strip = strip & ~_len_code(table, rest.str.len_bytes()).is_in([1, 3, 4])  # TOO_SHORT, INVALID_LENGTH, LOCAL
-    return pl.when(strip).then(rest).otherwise(number), pl.lit(False)
-
-
 # ---------------------------------------------------------------------------------------------- readings
 
 CLASSIFY = 253  # pre-status of a candidate still to be classified
@@ -166,56 +129,14 @@ def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.Laz
 def _national(digits: pl.Series, hints: pl.Series, offset: int) -> pl.LazyFrame:
     """Candidates (k, cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint,
     up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
-    frame = (pl.DataFrame({"d": digits, "h": hints}).with_row_index("k")
-             .with_columns((pl.col("k").cast(pl.Int64) + offset).alias("k"),
-                           pl.col("d").str.len_bytes().cast(pl.Int64).alias("l")))
-    lazy = frame.lazy()
-    branches: list[pl.LazyFrame] = [
-        lazy.filter(pl.col("l") < 3).select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"),
-                                            pl.lit(False).alias("slow"), pl.lit(SLOW).alias("st"),
-                                            pl.lit(_NO_REASON).alias("rs"))]
-    for hint in frame.filter(pl.col("l") >= 3)["h"].unique().to_list():
-        table = region_table(str(hint))
-        country = country_table(table.country_code) if table is not None else None
-        rows = lazy.filter((pl.col("h") == hint) & (pl.col("l") >= 3))
-        if table is None or country is None or not table.usable or not country.usable:
-            branches.append(rows.select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"), pl.lit(True).alias("slow"),
-                                        pl.lit(SLOW).alias("st"), pl.lit(_NO_REASON).alias("rs")))
-            continue
-        d = pl.col("d")
-        slow: pl.Expr = pl.lit(False)
-        same = pl.lit(False)
-        if table.idd is not None and table.idd_literal:
-            idd = d.str.starts_with(table.idd)
-            if table.idd == "00":
-                same = idd & (d.str.slice(2, 1) != "0") & (pl.col("l") >= 5)
-            slow = idd & ~same
-        elif table.idd is not None:
-            slow = _contains(d, table.idd)
-        ccs = str(table.country_code)
-        lead = d.str.starts_with(ccs)
-        potential, slow_potential = _strip_national_prefix(table, d.str.slice(len(ccs)), gated=False)
-        rows = rows.with_columns(slow.alias("early"), same.alias("same"), lead.alias("lead"),
-                                 potential.alias("pot"))
-        rows = rows.with_columns((pl.col("early") | (pl.col("lead") & slow_potential)).alias("early"))
-        extracted = (pl.col("lead") & ~pl.col("early")
-                     & ((~_contains(d, table.general) & _contains(pl.col("pot"), table.general))
-                        | (_len_code(table, pl.col("l")) == 2)))  # TOO_LONG
-        rows = rows.with_columns(extracted.alias("ext"))
-        rows = rows.with_columns(pl.when(pl.col("ext")).then(pl.col("pot")).otherwise(d).alias("n0"))
-        from_main, slow_main = _strip_national_prefix(country.main, pl.col("n0"), gated=True)
-        from_hint, slow_hint = _strip_national_prefix(table, pl.col("n0"), gated=True)
-        short = pl.col("n0").str.len_bytes() < 2
-        branches.append(rows.select(
-            "k", pl.lit(table.country_code).alias("cc"),
-            pl.when(pl.col("ext")).then(from_main).otherwise(from_hint).alias("n"),
-            pl.when(pl.col("ext")).then(slow_main).otherwise(slow_hint).alias("slow"),
-            pl.when(pl.col("same")).then(pl.lit(SAME_AS_MSISDN)).when(pl.col("early")).then(pl.lit(SLOW))
-            .when(short).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)).alias("st"),
-            pl.when(short & ~pl.col("same") & ~pl.col("early")).then(pl.lit(_REASON["too-short"]))
-            .otherwise(pl.lit(_NO_REASON)).alias("rs"),
-        ))
-    return pl.concat([_candidates_frame(b.with_columns(pl.lit(False).alias("ps"))) for b in branches])
+    readings = national_readings(digits.to_list(), hints.to_list(), CLASSIFY, SAME_AS_MSISDN)
+    columns = list(zip(*readings, strict=True)) if readings else [(), (), (), (), ()]
+    frame = pl.DataFrame({
+        "k": pl.int_range(offset, offset + len(readings), dtype=pl.Int64, eager=True),
+        "cc": pl.Series(columns[0], dtype=pl.Int64), "n": pl.Series(columns[1], dtype=pl.String),
+        "slow": pl.Series(columns[2], dtype=pl.Boolean), "st": pl.Series(columns[3], dtype=pl.UInt8),
+        "rs": pl.Series(columns[4], dtype=pl.Int8), "ps": pl.Series([False] * len(readings), dtype=pl.Boolean)})
+    return _candidates_frame(frame.lazy())
 
 
 def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
