@@ -25,14 +25,29 @@ _SLOW_DECISION: Decision = (SLOW, 0, 0, NO_REASON)
 _Matcher = Callable[[str], object]
 
 
+def _validity_by_length(table: RegionTable) -> dict[int, _Matcher]:
+    """Per number length, one compiled pattern matching exactly the valid numbers of that length: the
+    general description (as a lookahead) and the union of the number types allowing the length. Lengths
+    with no such pattern hold no valid number."""
+    out: dict[int, _Matcher] = {}
+    if table.general is None or not table.types:
+        return out
+    for length in range(MAX_NSN + 1):
+        if table.general_lengths and length not in table.general_lengths:
+            continue
+        types = [pattern for pattern, allowed in table.types if not allowed or length in allowed]
+        if types:
+            out[length] = re.compile(f"(?={table.general})(?:{'|'.join(types)})").match
+    return out
+
+
 class _Region:
     """One region's compiled patterns."""
 
     def __init__(self, table: RegionTable) -> None:
         self.index = REGION_INDEX[table.region] if table.region in REGION_INDEX else REGION_INDEX["ZZ"]
         self.general: _Matcher | None = re.compile(table.general).search if table.general else None
-        self.general_lengths = frozenset(table.general_lengths)
-        self.types = tuple((re.compile(p).search, frozenset(allowed)) for p, allowed in table.types)
+        self.by_length = _validity_by_length(table)
         self.leading: _Matcher | None = (re.compile(table.leading_digits).search
                                          if table.leading_digits else None)
         self.lengths = table.lengths
@@ -50,13 +65,8 @@ class _Region:
 
     def valid(self, number: str, length: int) -> bool:
         """_number_type_helper(...) != UNKNOWN: the general description, then any number type."""
-        if self.general is None or not self.types:
-            return False
-        if self.general_lengths and length not in self.general_lengths:
-            return False
-        if not self.general(number):
-            return False
-        return any((not allowed or length in allowed) and match(number) for match, allowed in self.types)
+        match = self.by_length.get(length)
+        return match is not None and match(number) is not None
 
     def length_code(self, length: int) -> int:
         """_test_number_length(...) as a code (see tables.LENGTH_REASONS)."""
