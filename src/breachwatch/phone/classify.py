@@ -169,7 +169,7 @@ def classify(codes: list[int], nationals: list[str], strip: list[bool], slow: li
         if country is None:
             append(_SLOW_DECISION)
             continue
-        if pending:
+        if pending and country.main.npp is not None:
             stripped = country.main.strip(national, gated=True)
             if stripped is None:
                 append(_SLOW_DECISION)
