@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck bench clean
+.PHONY: demo test test-slow lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,15 +16,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/breachwatch demo
 
-## Lint, type-check and run the whole test suite (what CI runs).
+## Lint, type-check and run the test suite without the long runs marked slow (what CI runs first).
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
-
-## The suite without tests marked slow.
-test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not slow'
+
+## The long runs: 1M-row differential normalizer test, crash seeds, 1 GB line, load test (CI runs these too).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

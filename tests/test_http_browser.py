@@ -99,3 +99,13 @@ def test_breaches_page_has_charts(page: Page, srv: Server) -> None:
     top = max(srv.truth["countries"].items(), key=lambda kv: (kv[1], kv[0]))
     assert f"{top[0]}: {top[1]:,}" in (chart.locator("desc").text_content() or "")
     page.screenshot(path=str(ARTIFACTS / "breaches.png"), full_page=True)
+
+
+def test_each_breach_links_to_its_report(page: Page, srv: Server) -> None:
+    page.goto(srv.base_url + "/breaches")
+    page.locator("#breach-Synth").get_by_role("link", name="Full report").click()
+    page.wait_for_load_state()
+    assert "/api/v1/breaches/Synth/report" in page.url
+    body = page.content()
+    assert "Synth" in body and ("<img" in body or "<svg" in body)
+    page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=True)

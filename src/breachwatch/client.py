@@ -13,6 +13,7 @@ from .errors import BreachwatchError, NumberError
 from .models import mask_to_classes
 from .phone import normalize
 from .private import ENTRY_BYTES, PREFIX_BITS, find_in_bucket, prefix_of
+from .webhooks import WebhookSignatureError, sign_webhook, verify_webhook_signature  # noqa: F401 - re-exported
 
 API_KEY_HEADER = "hibp-api-key"
 CHECK_PATH = "/api/v1/private/check"

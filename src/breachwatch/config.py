@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -36,6 +38,43 @@ SETTINGS: tuple[Setting, ...] = (
             "Address of a Dask scheduler (tcp://HOST:8786) for ingest. Default: local processes."),
     Setting("batch_rows", "262144", "BREACHWATCH_BATCH_ROWS",
             "Rows read and normalized per batch during ingest (bounds memory)."),
+    Setting("public_url", "http://127.0.0.1:8000", "BREACHWATCH_PUBLIC_URL",
+            "Public base URL of the web app, used in links sent to people (email confirmation, unsubscribe)."),
+    Setting("smtp_host", None, "BREACHWATCH_SMTP_HOST",
+            "SMTP server for notification emails. Default: none (emails are written to HOME/mail/ as .eml)."),
+    Setting("smtp_port", "587", "BREACHWATCH_SMTP_PORT", "SMTP port."),
+    Setting("smtp_tls", "starttls", "BREACHWATCH_SMTP_TLS",
+            "SMTP transport security: starttls, ssl (implicit TLS) or none (only for a local relay)."),
+    Setting("smtp_username", None, "BREACHWATCH_SMTP_USERNAME", "SMTP login (none: no authentication)."),
+    Setting("smtp_password", None, "BREACHWATCH_SMTP_PASSWORD", "SMTP password.", secret=True),
+    Setting("mail_from", "breachwatch@localhost", "BREACHWATCH_MAIL_FROM", "Sender address of emails."),
+    Setting("sms_backend", "console", "BREACHWATCH_SMS_BACKEND",
+            "How verification codes are sent: console (appended to HOME/sms.jsonl, masked number) or http "
+            "(JSON POST {to, text, sender} to BREACHWATCH_SMS_GATEWAY_URL)."),
+    Setting("sms_gateway_url", None, "BREACHWATCH_SMS_GATEWAY_URL", "URL of the HTTP SMS gateway."),
+    Setting("sms_gateway_token", None, "BREACHWATCH_SMS_GATEWAY_TOKEN",
+            "Bearer token sent to the HTTP SMS gateway.", secret=True),
+    Setting("sms_sender", "breachwatch", "BREACHWATCH_SMS_SENDER", "Sender id given to the SMS gateway."),
+    Setting("notify_code_ttl", "600", "BREACHWATCH_NOTIFY_CODE_TTL",
+            "Seconds a number-verification code stays valid."),
+    Setting("notify_code_attempts", "5", "BREACHWATCH_NOTIFY_CODE_ATTEMPTS",
+            "Wrong tries allowed per verification code before it is void."),
+    Setting("notify_codes_per_number", "3", "BREACHWATCH_NOTIFY_CODES_PER_NUMBER",
+            "Subscriptions (codes sent) allowed per number per code lifetime."),
+    Setting("notify_retry_base", "30", "BREACHWATCH_NOTIFY_RETRY_BASE",
+            "Seconds before the first delivery retry; doubles after each failure."),
+    Setting("notify_retry_max", "3600", "BREACHWATCH_NOTIFY_RETRY_MAX", "Longest wait between delivery retries."),
+    Setting("notify_max_attempts", "12", "BREACHWATCH_NOTIFY_MAX_ATTEMPTS",
+            "Delivery attempts before a notification is marked failed."),
+    Setting("notify_lease", "120", "BREACHWATCH_NOTIFY_LEASE",
+            "Seconds a dispatcher holds a claimed notification before another may take it over; keep it well "
+            "above the SMTP and webhook timeouts, or a slow delivery may be sent again (same idempotency key)."),
+    Setting("notify_poll", "5", "BREACHWATCH_NOTIFY_POLL",
+            "Seconds `breachwatch notify run` sleeps when nothing is due."),
+    Setting("notify_http_timeout", "10", "BREACHWATCH_NOTIFY_HTTP_TIMEOUT",
+            "Timeout in seconds of webhook and SMS gateway requests."),
+    Setting("org_range_max", "1000000", "BREACHWATCH_ORG_RANGE_MAX",
+            "Most numbers one organisation range may span."),
     Setting("key_rate", "100", "BREACHWATCH_KEY_RATE",
             "Numbers per second one API key may check over HTTP (bursts up to max(1000, rate))."),
     Setting("ip_rate", "0.5", "BREACHWATCH_IP_RATE",
@@ -70,6 +109,27 @@ class Config:
     redis_url: str | None = None
     dask_scheduler: str | None = None
     batch_rows: int = 262144
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    mail_from: str = "breachwatch@localhost"
+    sms_backend: str = "console"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = field(default=None, repr=False)
+    sms_sender: str = "breachwatch"
+    notify_code_ttl: float = 600.0
+    notify_code_attempts: int = 5
+    notify_codes_per_number: int = 3
+    notify_retry_base: float = 30.0
+    notify_retry_max: float = 3600.0
+    notify_max_attempts: int = 12
+    notify_lease: float = 120.0
+    notify_poll: float = 5.0
+    notify_http_timeout: float = 10.0
+    org_range_max: int = 1_000_000
     key_rate: float = 100.0
     ip_rate: float = 0.5
     guard_limits: str | None = None
@@ -95,6 +155,14 @@ class Config:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def _number(setting: Setting, kind: type, raw: str) -> int | float:
+    try:
+        value: int | float = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{setting.env}={raw!r} is not a number") from None
+    return value
+
+
 def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
     """Read settings from the environment (or `environ`), then apply explicit overrides."""
     env = os.environ if environ is None else environ
@@ -108,6 +176,8 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
             values[f.name] = Path(raw)
         elif f.name == "batch_rows":
             values[f.name] = int(raw)
+        elif isinstance(f.default, int | float):
+            values[f.name] = _number(setting, type(f.default), raw)
         elif f.name in ("key_rate", "ip_rate"):
             values[f.name] = float(raw)
         else:

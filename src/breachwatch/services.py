@@ -3,6 +3,7 @@ settings. The CLI and the web app get everything through a Services object."""
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .guard.limiter import BucketPolicy, TokenBucketLimiter
 from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
+from .notify import Notifier
 from .private import PrivateIndex
 from .secretkey import derive_key, load_master_key
 
@@ -100,7 +102,23 @@ class Services:
     def ingest(self, path: str | Path, options: IngestOptions,
                progress: ProgressCallback | None = None) -> IngestReport:
         """Load a dump as a breach (see breachwatch.ingest.ingest)."""
-        return ingest(self.config, self.catalog, self.hasher, path, options, progress)
+        report = ingest(self.config, self.catalog, self.hasher, path, options, progress)
+        self._after_publish(report.breach)
+        return report
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """Subscriptions, organisations, breach matching and the notification outbox."""
+        return Notifier(self.config, self.catalog, self.hasher, self.master_key)
+
+    def _after_publish(self, breach: str) -> None:
+        # The breach is loaded whatever happens here; a failed match is logged and can be re-run on demand.
+        try:
+            self.notifier.match_breach(breach)
+        except Exception:
+            logging.getLogger(__name__).exception(
+                "breach %s is loaded but matching notifications failed; run `breachwatch notify --breach %s`",
+                breach, breach)
 
     def close(self) -> None:
         """Release what was opened."""

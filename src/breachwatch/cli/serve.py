@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import click
 
 from .app import console, main, services_of, user_errors
@@ -14,9 +16,12 @@ from .app import console, main, services_of, user_errors
               help="Worker processes (each holds its own index mapping, cache and rate-limit buckets).")
 @click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn", show_default=True,
               help="ASGI server (granian measured faster here; see bench/RESULTS.md).")
+@click.option("--dispatcher/--no-dispatcher", default=True, show_default=True,
+              help="Also deliver pending notifications (one dispatcher thread in this process).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -> None:
-    """Serve the HIBP v3-compatible API, breachwatch's /api/v1, the web page, /metrics and /healthz."""
+def serve(ctx: click.Context, host: str, port: int, workers: int, server: str, dispatcher: bool) -> None:
+    """Serve the HIBP v3-compatible API, breachwatch's /api/v1, the web page, /metrics and /healthz; deliver
+    notifications unless --no-dispatcher."""
     from ..web.server import serve as run  # imported here: other commands need no web stack
 
     services = services_of(ctx)
@@ -24,4 +29,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, server: str) -
         services.checker  # noqa: B018 - fail early (bad key, broken index) before starting workers
         console.print(f"serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
                       f"on {server} (data: {services.config.home})")
-        run(services.config, host, port, workers, server)
+        stop = threading.Event()
+        if dispatcher:
+            services.notifier.start_dispatcher(stop)
+        try:
+            run(services.config, host, port, workers, server)
+        finally:
+            stop.set()

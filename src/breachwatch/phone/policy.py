@@ -283,3 +283,42 @@ def mobile_pattern(region: str) -> tuple[str, tuple[int, ...]] | None:
             lengths = tuple(desc.possible_length or general or ())
             return desc.national_number_pattern, lengths
     return None
+
+
+# ---- helpers for claim triage (kept here: phonenumbers is owned by this module) ----
+
+#: libphonenumber's number-type descriptions in the order its number_type() tests them.
+_TYPE_ORDER: tuple[tuple[str, str], ...] = (
+    ("premium-rate", "premium_rate"), ("toll-free", "toll_free"), ("shared-cost", "shared_cost"),
+    ("voip", "voip"), ("personal-number", "personal_number"), ("pager", "pager"), ("uan", "uan"),
+    ("voicemail", "voicemail"), ("fixed-line", "fixed_line"), ("mobile", "mobile"),
+)
+
+
+@dataclass(frozen=True)
+class TypePatterns:
+    """A region's number-type patterns, so callers can classify many national numbers at once the way
+    libphonenumber's number_type() does: `kinds` in its test order as (kind, pattern, lengths); a number
+    matching fixed-line is fixed-line-or-mobile when `same_mobile_and_fixed` or it also matches mobile.
+    `lengths` are the possible national-number lengths of the region; a valid number has some type."""
+
+    kinds: tuple[tuple[str, str, tuple[int, ...]], ...]
+    same_mobile_and_fixed: bool
+    lengths: tuple[int, ...]
+
+
+@cache
+def type_patterns(region: str) -> TypePatterns | None:
+    """The number-type patterns of a region (None for regions without metadata)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return None
+    kinds = []
+    for kind, attr in _TYPE_ORDER:
+        desc = getattr(metadata, attr)
+        if desc is None or not desc.national_number_pattern:
+            continue
+        kinds.append((kind, str(desc.national_number_pattern), tuple(int(n) for n in desc.possible_length or ())))
+    general = metadata.general_desc.possible_length if metadata.general_desc is not None else ()
+    return TypePatterns(tuple(kinds), bool(metadata.same_mobile_and_fixed_line_pattern),
+                        tuple(int(n) for n in general or ()))

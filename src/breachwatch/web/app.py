@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..guard.limiter import RateLimiter
 from ..services import Services
-from . import private_api
+from . import notify_api, private_api, report_api
 from .auth import authenticate
 from .context import AppContext, context_of
 from .metrics import Metrics, MetricsMiddleware
@@ -49,6 +49,22 @@ def _private_authorize(request: Request, cost: int) -> None:
     key = authenticate(request, "private-check")
     ctx.charge(request, key, cost, kind="oprf")
     ctx.observe_blind(request, key, cost)
+
+
+def _admin_authorize(request: Request, scope: str) -> None:
+    """Organisation endpoints: a key with the given scope (admin)."""
+    authenticate(request, scope)
+
+
+def _subscribe_charge(request: Request) -> None:
+    """Subscribing sends an SMS: charged to the caller's address like an anonymous check (SMS pumping)."""
+    context_of(request).charge(request, None, 1)
+
+
+def _report_authorize(request: Request, scope: str) -> None:
+    """Reports are public like HIBP's breach list; triage uploads need a key with the `admin` scope."""
+    if scope != "read":
+        authenticate(request, scope)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -79,6 +95,8 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
         module = importlib.import_module(f"{__package__}.{name}")
         routes += module.routes(services)
     routes += private_api.routes(services, _private_authorize)
+    routes += report_api.routes(services, _report_authorize)
+    routes += notify_api.routes(services, _admin_authorize, _subscribe_charge)
     routes += list(extra_routes)
 
     @asynccontextmanager

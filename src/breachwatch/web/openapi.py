@@ -64,6 +64,9 @@ _PRIVATE_ANSWER: dict[str, Any] = {"type": "object", "properties": {
     "entry_bytes": {"type": "integer"}, "prefix_bits": {"type": "integer"},
     "breaches": {"type": "array", "items": {"type": "string"}}}}
 
+_LINK_PAGE: dict[str, Any] = {"200": {"description": "HTML page"}, "400": {"description": "Malformed link"},
+                               "403": {"description": "Invalid or expired link"}}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "breachwatch", "version": __version__,
@@ -152,6 +155,84 @@ DOCUMENT: dict[str, Any] = {
                                                                          "items": _PRIVATE_ANSWER}}}}}},
                 "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
                 "429": _ERRORS_V3["429"]}}},
+        "/api/v1/breaches/{name}/report": {"get": {
+            "summary": "Per-country and per-region report of a breach, with a bar chart (web/report_api.py)",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "format", "in": "query", "schema": {"enum": ["json", "html", "png"]}}],
+            "responses": {"200": {"description": "JSON report, self-contained HTML page or PNG chart"},
+                          "400": {"description": "Unknown format"}, "404": {"description": "No such breach"}}}},
+        "/api/v1/triage": {"post": {
+            "summary": "Triage an uploaded dump (admin): real, recycled or fabricated? Loads nothing",
+            "security": _KEY,
+            "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                           for n in ("filename", "sample", "claim", "default_region", "messenger", "format")],
+            "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {
+                "type": "string", "format": "binary"}}}},
+            "responses": {"200": {"description": "Triage report (JSON, or HTML with format=html)"},
+                          "400": {"description": "Unreadable dump or bad parameter"}, "401": _ERRORS_V3["401"],
+                          "403": _err("Missing scope"), "413": {"description": "Upload too large"}}}},
+        "/api/v1/subscriptions": {"post": {
+            "summary": "Subscribe a number (sends a one-time code by SMS); answers the same for leaked and clean "
+                       "numbers",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["number"], "properties": {
+                    "number": {"type": "string"}, "region": {"type": "string"}, "email": {"type": "string"},
+                    "webhook_url": {"type": "string"}}}}}},
+            "responses": {"202": {"description": "Code sent; verify with the returned id"},
+                          "400": {"description": "Bad request"}, "429": _ERRORS_V3["429"]}}},
+        "/api/v1/subscriptions/verify": {"post": {
+            "summary": "Prove ownership of the number with the code sent to it",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id", "code"],
+                "properties": {"id": {"type": "string"}, "code": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "Verified"}, "400": {"description": "Wrong or expired code"}}}},
+        "/api/v1/subscriptions/{sub_id}": {"delete": {
+            "summary": "Unsubscribe (with the token from the email or the subscribe answer)",
+            "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Unsubscribed"}, "400": {"description": "Bad request"},
+                          "403": {"description": "Invalid or expired token"}}}},
+        "/api/v1/subscriptions/{sub_id}/confirm": {"get": {
+            "summary": "Email confirmation link",
+            "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": _LINK_PAGE}},
+        "/api/v1/subscriptions/{sub_id}/unsubscribe": {"get": {
+            "summary": "Unsubscribe page (acts only on POST, RFC 8058 one-click)",
+            "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": _LINK_PAGE}, "post": {
+            "summary": "One-click unsubscribe",
+            "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": _LINK_PAGE}},
+        "/api/v1/organisations": {"post": {
+            "summary": "Register an organisation's numbers and ranges (admin)", "security": _KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string"}, "numbers": {"type": "array", "items": {"type": "string"}},
+                    "ranges": {"type": "array", "items": {"type": "string"}}, "region": {"type": "string"},
+                    "email": {"type": "string"}, "webhook_url": {"type": "string"}}}}}},
+            "responses": {"201": {"description": "Registered; the webhook secret is shown once"},
+                          "400": {"description": "Bad request"}, "401": _ERRORS_V3["401"],
+                          "403": _err("Missing scope")}}, "get": {
+            "summary": "List organisations (admin)", "security": _KEY,
+            "responses": {"200": {"description": "Organisations"}, "401": _ERRORS_V3["401"],
+                          "403": _err("Missing scope")}}},
+        "/api/v1/organisations/{name}": {"delete": {
+            "summary": "Remove an organisation (admin)", "security": _KEY,
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Removed"}, "401": _ERRORS_V3["401"],
+                          "403": _err("Missing scope"), "404": {"description": "No such organisation"}}}},
+        "/api/v1/organisations/{org_id}/unsubscribe": {"get": {
+            "summary": "An organisation's unsubscribe page (acts only on POST)",
+            "parameters": [{"name": "org_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": _LINK_PAGE}, "post": {
+            "summary": "One-click unsubscribe of an organisation",
+            "parameters": [{"name": "org_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": _LINK_PAGE}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text format"}}}},
     },

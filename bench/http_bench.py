@@ -1,7 +1,7 @@
 """HTTP benchmark: checks/s and p50/p99 latency of /api/v1/check/{number} and /api/v3/breachedaccount/{number}
 beside /healthz (the ceiling of the same server), with 1 and 2 workers, in one run, on 127.0.0.1.
 
-    .venv/bin/python bench/http.py [--rows 200000] [--seconds 8] [--connections 64] [--workers 1,2]
+    .venv/bin/python bench/http_bench.py [--rows 200000] [--seconds 8] [--connections 64] [--workers 1,2]
 
 Starts the real `breachwatch serve` in a subprocess over a generated catalog (bench/out/http-home), drives it
 with `wrk` (apt-get install wrk) or, without it, a Python asyncio/httpx load generator in another process,
@@ -26,10 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-# This file is named like the standard library's `http` package; running it puts bench/ first on sys.path,
-# where it would shadow `http` for Starlette and httpx. Drop that entry before importing them.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 ROOT = Path(__file__).resolve().parent
 OUT = ROOT / "out"

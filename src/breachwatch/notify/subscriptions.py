@@ -1,0 +1,139 @@
+"""Personal subscriptions: a number proved by an SMS code, plus a confirmed email address or a webhook.
+Nothing here looks at the index, so no answer can say whether a number is in a breach."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..catalog.notify_store import NotifyStore, signed_int
+from ..errors import NumberError
+from ..index import NumberHasher
+from ..phone import mask_e164, normalize
+from .errors import InvalidCodeError, InvalidTokenError, SubscriptionInputError, TooManyRequestsError
+from .mail import EmailSender
+from .messages import confirmation_email
+from .sms import SmsSender
+from .tokens import NotifySecrets, same
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class SubscribeResult:
+    """What the subscriber is told: the id to verify with, and for webhooks the secret and unsubscribe token."""
+
+    id: str
+    channel: str
+    webhook_secret: str | None = None
+    unsubscribe_token: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionPolicy:
+    """Limits of the verification flow."""
+
+    code_ttl: float = 600.0
+    max_attempts: int = 5
+    codes_per_number: int = 3
+
+
+def check_email(email: str) -> str:
+    """The address, trimmed, if it looks deliverable; else SubscriptionInputError."""
+    email = email.strip()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise SubscriptionInputError(f"email {email[:40]!r} is not a valid address")
+    return email
+
+
+def check_webhook_url(url: str) -> str:
+    """The URL if it is an absolute http(s) URL without credentials; else SubscriptionInputError."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or len(url) > 2048:
+        raise SubscriptionInputError("webhook_url must be an absolute http(s) URL without credentials")
+    return url.strip()
+
+
+class Subscriptions:
+    """Subscribe, verify the number, confirm the email, unsubscribe."""
+
+    def __init__(self, store: NotifyStore, hasher: NumberHasher, secrets: NotifySecrets, sms: SmsSender,
+                 email: EmailSender, public_url: str, mail_from: str,
+                 policy: SubscriptionPolicy | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.store, self.hasher, self.secrets = store, hasher, secrets
+        self.sms, self.email = sms, email
+        self.public_url = public_url.rstrip("/")
+        self.mail_from = mail_from
+        self.policy = policy or SubscriptionPolicy()
+        self.clock = clock
+
+    def subscribe(self, number: str, email: str | None = None, webhook_url: str | None = None,
+                  region: str | None = None) -> SubscribeResult:
+        """Create a pending subscription and send the code to the number (and a link to the address)."""
+        if (email is None) == (webhook_url is None):
+            raise SubscriptionInputError("give exactly one of email or webhook_url")
+        email = check_email(email) if email is not None else None
+        webhook_url = check_webhook_url(webhook_url) if webhook_url is not None else None
+        norm = normalize(number, region)
+        if norm.e164 is None:
+            raise NumberError(f"cannot read the number as a phone number ({norm.reason})")
+        hashed = signed_int(self.hasher.hash_e164(norm.e164))
+        now = self.clock()
+        if self.store.recent_subscriptions(hashed, now - self.policy.code_ttl) >= self.policy.codes_per_number:
+            raise TooManyRequestsError("too many codes were sent to this number; try again later")
+        sub_id = self.secrets.new_id()
+        code = self.secrets.new_code()
+        channel = "email" if email is not None else "webhook"
+        masked = mask_e164(norm.e164)
+        self.store.add_subscription({
+            "id": sub_id, "number_hash": hashed, "number_masked": masked, "channel": channel, "email": email,
+            "webhook_url": webhook_url, "code_hash": self.secrets.code_hash(sub_id, code),
+            "code_expires": now + self.policy.code_ttl, "code_attempts": 0, "number_verified": False,
+            "email_confirmed": False, "active": False, "created": now,
+        })
+        minutes = max(1, int(self.policy.code_ttl // 60))
+        self.sms.send(norm.e164, f"Your breachwatch code is {code}. It expires in {minutes} minutes. "
+                                 "Never share it.")
+        if email is not None:
+            token = self.secrets.email_token(sub_id, email)
+            self.email.send(confirmation_email(masked, f"{self.public_url}/api/v1/subscriptions/{sub_id}/confirm"
+                                                       f"?token={token}", self.unsubscribe_url(sub_id),
+                                               self.mail_from, email))
+            return SubscribeResult(sub_id, channel)
+        return SubscribeResult(sub_id, channel, self.secrets.webhook_secret("subscription", sub_id),
+                               self.secrets.unsubscribe_token(sub_id))
+
+    def verify(self, sub_id: str, code: str) -> None:
+        """Accept the code sent to the number; any failure raises the same InvalidCodeError."""
+        sub = self.store.get_subscription(sub_id)
+        offered = self.secrets.code_hash(sub_id, code)
+        if sub is None or sub.code_hash is None or sub.code_expires is None:
+            same(offered, offered)  # same work as a real comparison
+            raise InvalidCodeError
+        self.store.count_code_attempt(sub_id)
+        expired = self.clock() > sub.code_expires
+        exhausted = sub.code_attempts >= self.policy.max_attempts
+        matches = same(offered, sub.code_hash)
+        if expired or exhausted or not matches or not self.store.mark_number_verified(sub_id, sub.code_hash):
+            raise InvalidCodeError
+
+    def confirm_email(self, sub_id: str, token: str) -> None:
+        """Accept the email-confirmation link."""
+        sub = self.store.get_subscription(sub_id)
+        expected = self.secrets.email_token(sub_id, sub.email) if sub is not None and sub.email else None
+        if not same(expected, token):
+            raise InvalidTokenError
+        self.store.confirm_email(sub_id)
+
+    def unsubscribe(self, sub_id: str, token: str) -> None:
+        """Delete the subscription (and cancel its pending notifications) given its unsubscribe token."""
+        if not same(self.secrets.unsubscribe_token(sub_id), token) or not self.store.delete_subscription(sub_id):
+            raise InvalidTokenError
+
+    def unsubscribe_url(self, sub_id: str) -> str:
+        """The link that shows the unsubscribe page of a subscription."""
+        return f"{self.public_url}/api/v1/subscriptions/{sub_id}/unsubscribe?token=" \
+               f"{self.secrets.unsubscribe_token(sub_id)}"

@@ -1,0 +1,210 @@
+"""HTTP routes of notifications: subscribe, verify the number, confirm the email, unsubscribe, and the admin
+endpoints of organisations. Errors are application/problem+json (RFC 9457). No answer says whether a
+number is in a breach."""
+
+from __future__ import annotations
+
+import html
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ..catalog.notify_store import OrganisationExistsError, OrganisationRecord, UnknownOrganisationError
+from ..errors import BreachwatchError, InputError, NumberError
+from ..notify.errors import InvalidCodeError, InvalidTokenError, SubscriptionInputError, TooManyRequestsError
+from ..notify.sms import DeliveryError
+from ..services import Services
+
+Authorize = Callable[[Request, str], Awaitable[None] | None]
+"""Raises (or returns an error response through the app's handlers) unless the request holds `scope`."""
+
+_STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (InvalidCodeError, 400, "Invalid or expired code"),
+    (InvalidTokenError, 403, "Invalid or expired link"),
+    (TooManyRequestsError, 429, "Too many requests"),
+    (OrganisationExistsError, 409, "Organisation exists"),
+    (UnknownOrganisationError, 404, "Unknown organisation"),
+    (DeliveryError, 503, "Message could not be sent"),
+    (SubscriptionInputError, 400, "Invalid request"),
+    (NumberError, 400, "Invalid number"),
+    (InputError, 400, "Invalid request"),
+    (BreachwatchError, 400, "Invalid request"),
+)
+
+
+def problem(status: int, title: str, detail: str) -> JSONResponse:
+    """An application/problem+json response."""
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
+                        status_code=status, media_type="application/problem+json")
+
+
+def _problem_for(exc: BreachwatchError) -> JSONResponse:
+    for kind, status, title in _STATUS:
+        if isinstance(exc, kind):
+            return problem(status, title, str(exc))
+    return problem(400, "Invalid request", str(exc))  # pragma: no cover - BreachwatchError is last above
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise SubscriptionInputError("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise SubscriptionInputError("the request body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise SubscriptionInputError(f"field {name!r} is required")
+        return None
+    if not isinstance(value, str):
+        raise SubscriptionInputError(f"field {name!r} must be a string")
+    return value
+
+
+def _texts(body: dict[str, Any], name: str) -> list[str]:
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SubscriptionInputError(f"field {name!r} must be a list of strings")
+    return value
+
+
+def _page(title: str, text: str, status: int = 200, form_action: str | None = None) -> HTMLResponse:
+    form = (f'<form method="post" action="{html.escape(form_action)}"><button type="submit">Stop these alerts'
+            "</button></form>") if form_action else ""
+    return HTMLResponse(f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}</title>"
+                        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</html>", status_code=status)
+
+
+def _org_json(org: OrganisationRecord) -> dict[str, Any]:
+    return {"id": org.id, "name": org.name, "numbers": org.numbers, "email": org.email,
+            "webhook_url": org.webhook_url}
+
+
+def routes(services: Services, authorize: Authorize,
+           charge: Callable[[Request], None] | None = None) -> list[BaseRoute]:
+    """The notification routes, bound to `services`; `authorize(request, "admin")` guards organisations and
+    `charge(request)`, when given, rate-limits subscribing (each one sends an SMS)."""
+    notifier = services.notifier
+
+    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except BreachwatchError as exc:
+                return _problem_for(exc)
+        return endpoint
+
+    async def admin(request: Request) -> None:
+        result = authorize(request, "admin")
+        if inspect.isawaitable(result):
+            await result
+
+    async def subscribe(request: Request) -> Response:
+        if charge is not None:
+            charge(request)
+        body = await _json_object(request)
+        result = await run_in_threadpool(
+            notifier.subscriptions.subscribe, _text(body, "number", required=True) or "",
+            _text(body, "email"), _text(body, "webhook_url"), _text(body, "region"))
+        answer: dict[str, Any] = {
+            "id": result.id, "status": "pending", "channel": result.channel,
+            "detail": "A code was sent by SMS to the number; POST it to /api/v1/subscriptions/verify."
+                      + (" Also confirm the email address with the link sent to it." if result.channel == "email"
+                         else ""),
+        }
+        if result.webhook_secret:
+            answer["webhook_secret"] = result.webhook_secret
+            answer["unsubscribe_token"] = result.unsubscribe_token
+        return JSONResponse(answer, status_code=202)
+
+    async def verify(request: Request) -> Response:
+        body = await _json_object(request)
+        sub_id = _text(body, "id", required=True) or ""
+        await run_in_threadpool(notifier.subscriptions.verify, sub_id, _text(body, "code", required=True) or "")
+        return JSONResponse({"id": sub_id, "status": "verified"})
+
+    async def unsubscribe_api(request: Request) -> Response:
+        token = request.query_params.get("token") or request.headers.get("x-unsubscribe-token") or ""
+        await run_in_threadpool(notifier.subscriptions.unsubscribe, request.path_params["sub_id"], token)
+        return Response(status_code=204)
+
+    async def confirm_page(request: Request) -> Response:
+        try:
+            await run_in_threadpool(notifier.subscriptions.confirm_email, request.path_params["sub_id"],
+                                    request.query_params.get("token", ""))
+        except InvalidTokenError:
+            return _page("Link not valid", "This confirmation link is not valid.", 400)
+        return _page("Email confirmed", "This address will be told when the number appears in a newly loaded "
+                                        "breach (once the number is confirmed with its SMS code).")
+
+    async def unsubscribe_page(request: Request) -> Response:
+        if request.method == "GET":  # never act on GET: mail scanners follow links
+            return _page("Stop breach alerts", "Press the button to stop these alerts.",
+                         form_action=str(request.url.path) + "?" + str(request.url.query))
+        try:
+            await run_in_threadpool(notifier.subscriptions.unsubscribe, request.path_params["sub_id"],
+                                    request.query_params.get("token", ""))
+        except InvalidTokenError:
+            return _page("Link not valid", "This link is not valid (or the alerts were already stopped).", 400)
+        return _page("Alerts stopped", "You will get no more breach alerts for this subscription.")
+
+    async def org_unsubscribe_page(request: Request) -> Response:
+        if request.method == "GET":
+            return _page("Stop breach alerts", "Press the button to stop this organisation's alerts.",
+                         form_action=str(request.url.path) + "?" + str(request.url.query))
+        done = await run_in_threadpool(notifier.organisations.unsubscribe, request.path_params["org_id"],
+                                       request.query_params.get("token", ""))
+        if not done:
+            return _page("Link not valid", "This link is not valid (or the alerts were already stopped).", 400)
+        return _page("Alerts stopped", "The organisation and its numbers were removed.")
+
+    async def org_add(request: Request) -> Response:
+        await admin(request)
+        body = await _json_object(request)
+        orgs = notifier.organisations
+
+        def add() -> Any:
+            sets = [orgs.numbers_from_range(r) for r in _texts(body, "ranges")]
+            numbers = _texts(body, "numbers")
+            if numbers:
+                sets.append(orgs.numbers_from_lines(numbers, "numbers", _text(body, "region")))
+            return orgs.add(_text(body, "name", required=True) or "", sets, _text(body, "email"),
+                            _text(body, "webhook_url"))
+
+        added = await run_in_threadpool(add)
+        return JSONResponse({**_org_json(added.organisation), "webhook_secret": added.webhook_secret},
+                            status_code=201)
+
+    async def org_list(request: Request) -> Response:
+        await admin(request)
+        orgs = await run_in_threadpool(notifier.organisations.list)
+        return JSONResponse([_org_json(o) for o in orgs])
+
+    async def org_remove(request: Request) -> Response:
+        await admin(request)
+        await run_in_threadpool(notifier.organisations.remove, request.path_params["name"])
+        return Response(status_code=204)
+
+    return [
+        Route("/api/v1/subscriptions", guarded(subscribe), methods=["POST"]),
+        Route("/api/v1/subscriptions/verify", guarded(verify), methods=["POST"]),
+        Route("/api/v1/subscriptions/{sub_id}", guarded(unsubscribe_api), methods=["DELETE"]),
+        Route("/api/v1/subscriptions/{sub_id}/confirm", guarded(confirm_page), methods=["GET"]),
+        Route("/api/v1/subscriptions/{sub_id}/unsubscribe", guarded(unsubscribe_page), methods=["GET", "POST"]),
+        Route("/api/v1/organisations", guarded(org_add), methods=["POST"]),
+        Route("/api/v1/organisations", guarded(org_list), methods=["GET"]),
+        Route("/api/v1/organisations/{name}", guarded(org_remove), methods=["DELETE"]),
+        Route("/api/v1/organisations/{org_id}/unsubscribe", guarded(org_unsubscribe_page),
+              methods=["GET", "POST"]),
+    ]
