@@ -61,9 +61,14 @@ def main() -> None:
         started = time.perf_counter()
         index.lookup_many(queries)
         batch = args.queries / (time.perf_counter() - started)
+        started = time.perf_counter()
+        found, _ = index.lookup_arrays(queries)
+        arrays = args.queries / (time.perf_counter() - started)
         print(f"single lookups: {single:,.0f}/s ({1e6 / single:.1f} us each, all 3 segments); "
               f"plain searchsorted baseline {plain:,.0f}/s; ratio {single / plain:.1f}x")
-        print(f"batch lookups: {batch:,.0f}/s ({batch / single:.1f}x single)")
+        print(f"batch lookups (lookup_many, dicts): {batch:,.0f}/s ({batch / single:.1f}x single)")
+        print(f"batch lookups (lookup_arrays, numpy): {arrays:,.0f}/s ({arrays / single:.1f}x single, "
+              f"{arrays / batch:.1f}x lookup_many); {int(found.any(axis=1).sum()):,} of {args.queries:,} found")
         index.close()
 
 

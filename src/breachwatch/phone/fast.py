@@ -1,5 +1,6 @@
-"""The vectorized fast path of the normalization policy (Polars): decides the common shapes of a batch in
-bulk and hands every row it cannot decide with certainty to the per-row policy, so the result equals
+"""The fast path of the normalization policy: Polars extracts and reads the digits of a whole batch in bulk,
+`classify.py` decides each candidate with precompiled Python `re` patterns (compiled once per process),
+and every row it cannot decide with certainty goes to the per-row policy, so the result equals
 `normalize` on every row.
 
 Bulk shapes: '+…', '(+…', 'tel:+…' (international); bare digits, '00…' and WhatsApp JIDs (MSISDN); bare
@@ -8,7 +9,7 @@ stripped as libphonenumber's parse does). Digits may be ASCII, Arabic-Indic, Per
 separators are space, '-', '.', '/', '(' and ')'. Every step mirrors a step of `phonenumbers.parse`,
 `is_valid_number`, `region_code_for_number` and `is_possible_number_with_reason`, with the metadata tables
 of `tables.py`; where a step would need more than those tables (a national prefix given as a regex that
-matches, a transform rule, an international prefix regex that matches, a pattern Polars cannot compile)
+matches, a transform rule, an international prefix regex that matches, a pattern Rust's regex engine cannot compile)
 the row goes to the per-row path."""
 
 from __future__ import annotations
@@ -18,23 +19,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .classify import classify, national_readings
 from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, NormalizedBatch, normalize
 from .tables import (
-    LENGTH_POSSIBLE,
-    LENGTH_REASONS,
-    MAX_NSN,
-    CountryTable,
-    RegionTable,
     country_codes,
-    country_table,
-    region_table,
 )
 
 SLOW = 255  # status code of a row left to the per-row path
 SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
 _NO_REASON = -1
 _REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
-_LEN_REASON = [_NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
 _MAX_TEXT = 200
 # Python's str.strip() whitespace within ASCII (other whitespace sends the row to the per-row path).
 _WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
@@ -94,111 +88,6 @@ class _Part:
 
 # ---------------------------------------------------------------------------------------------- expressions
 
-def _contains(column: pl.Expr, pattern: str | None) -> pl.Expr:
-    return pl.lit(False) if pattern is None else column.str.contains(pattern).fill_null(False)
-
-
-def _len_code(table: RegionTable, length: pl.Expr) -> pl.Expr:
-    """_test_number_length(...) as a code (see tables.LENGTH_REASONS) from a number's length."""
-    top = len(table.lengths) - 1
-    return length.clip(0, top).replace_strict(list(range(top + 1)), list(table.lengths), return_dtype=pl.Int8)
-
-
-def _valid_expr(table: RegionTable, number: pl.Expr, length: pl.Expr) -> pl.Expr:
-    """_number_type_helper(...) != UNKNOWN: the general description, then any number type."""
-    if table.general is None or not table.types:
-        return pl.lit(False)
-    general = number.str.contains(table.general)
-    if table.general_lengths:
-        general = general & length.is_in(list(table.general_lengths))
-    matches = []
-    for pattern, allowed in table.types:
-        match = number.str.contains(pattern)
-        matches.append(length.is_in(list(allowed)) & match if allowed else match)
-    return (general & pl.any_horizontal(matches)).fill_null(False)
-
-
-def _strip_national_prefix(table: RegionTable, number: pl.Expr, gated: bool) -> tuple[pl.Expr, pl.Expr]:
-    """(the number after _maybe_strip_national_prefix_carrier_code, rows needing the per-row path). With
-    `gated`, the strip is kept only where parse keeps it (by the length test of the stripped number)."""
-    if table.npp is None:
-        return number, pl.lit(False)
-    if table.npp_transform or not table.npp_alternatives:
-        # A regex prefix: rows where it matches something go to the per-row path; an empty match leaves
-        # the number as it is (no group took part, so neither strip nor transform applies).
-        return number, number.str.extract(table.npp, 0).str.len_bytes().fill_null(0) > 0
-    width: pl.Expr | None = None
-    chain: Any = pl
-    for alternative in table.npp_alternatives:  # re.match tries alternatives in order
-        chain = chain.when(number.str.starts_with(alternative)).then(pl.lit(len(alternative)))
-    width = chain.otherwise(pl.lit(0))
-    rest = number.str.slice(width)
-    viable = _contains(number, table.general)
-    kept = _contains(rest, table.general)
-    strip = (width > 0) & ~(viable & ~kept)
-    if gated:
-        strip = strip & ~_len_code(table, rest.str.len_bytes()).is_in([1, 3, 4])  # TOO_SHORT, INVALID_LENGTH, LOCAL
-    return pl.when(strip).then(rest).otherwise(number), pl.lit(False)
-
-
-def _classified(rows: pl.LazyFrame, country: CountryTable, cc: int) -> pl.LazyFrame:
-    """(i, st, rg, num, rs) of rows with country code `cc`, national significant number in column 'n' (after
-    the national-prefix strip) and column 'slow': the TOO_LONG parse error, validity, region and
-    possible-length reason. Intermediates are columns: nested expressions would be evaluated again."""
-    national = pl.col("n")
-    length = pl.col("ln")
-    rows = rows.with_columns(national.str.len_bytes().cast(pl.Int64).alias("ln"),
-                             (pl.lit(str(cc)) + national).cast(pl.UInt64, strict=False).alias("nu"))
-    if len(country.regions) == 1:
-        rows = rows.with_columns(_valid_expr(country.regions[0], national, length).alias("va"),
-                                 pl.lit(REGION_INDEX[country.regions[0].region]).alias("re"))
-    else:
-        hits = []
-        for k, reg in enumerate(country.regions):
-            if reg.leading_digits is not None:
-                hits += [_contains(national, reg.leading_digits).alias(f"h{k}"),
-                         _valid_expr(reg, national, length).alias(f"v{k}")]
-            else:
-                hits += [_valid_expr(reg, national, length).alias(f"h{k}"), pl.lit(True).alias(f"v{k}")]
-        rows = rows.with_columns(hits)
-        region_chain: Any = pl
-        valid_chain: Any = pl
-        for k, reg in enumerate(country.regions):
-            region_chain = region_chain.when(pl.col(f"h{k}")).then(pl.lit(REGION_INDEX[reg.region]))
-            valid_chain = valid_chain.when(pl.col(f"h{k}")).then(pl.col(f"v{k}"))
-        main = REGION_INDEX.get(country.main_region, REGION_INDEX["ZZ"])
-        rows = rows.with_columns(region_chain.otherwise(pl.lit(main)).alias("re"),
-                                 valid_chain.otherwise(pl.lit(False)).alias("va"))
-    rows = rows.with_columns(_len_code(country.main, length).alias("co"))
-    code = pl.col("co")
-    too_long = length > MAX_NSN
-    status = (pl.when(pl.col("slow")).then(pl.lit(SLOW)).when(too_long).then(pl.lit(0))
-              .when(pl.col("nu").is_null()).then(pl.lit(SLOW)).when(pl.col("va")).then(pl.lit(2))
-              .when(code == LENGTH_POSSIBLE).then(pl.lit(1)).otherwise(pl.lit(0)))
-    reason = (pl.when(too_long).then(pl.lit(_REASON["too-long"]))
-              .otherwise(code.replace_strict(list(range(len(_LEN_REASON))), _LEN_REASON, return_dtype=pl.Int8)))
-    rows = rows.with_columns(status.cast(pl.UInt8).alias("st"), reason.cast(pl.Int8).alias("rs0"))
-    accepted = pl.col("st").is_in([1, 2])
-    return rows.select(
-        pl.col("i"), pl.col("st"),
-        pl.when(accepted).then(pl.col("re")).otherwise(pl.lit(0)).cast(pl.UInt8).alias("rg"),
-        pl.when(accepted).then(pl.col("nu")).otherwise(pl.lit(0)).fill_null(0).cast(pl.UInt64).alias("num"),
-        pl.when(pl.col("st") == 0).then(pl.col("rs0")).otherwise(pl.lit(_NO_REASON)).cast(pl.Int8).alias("rs"),
-    )
-
-
-def _constant(status: int, reason: str | None = None) -> list[pl.Expr]:
-    return [pl.lit(status, dtype=pl.UInt8).alias("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
-            pl.lit(0, dtype=pl.UInt64).alias("num"),
-            pl.lit(_REASON[reason] if reason else _NO_REASON, dtype=pl.Int8).alias("rs")]
-
-
-def _run(branches: list[pl.LazyFrame]) -> pl.DataFrame:
-    if not branches:
-        return pl.DataFrame(schema=_OUT_SCHEMA)
-    return pl.concat(branches, how="vertical_relaxed").collect(optimizations=_OPTS)
-
-
 # ---------------------------------------------------------------------------------------------- readings
 
 CLASSIFY = 253  # pre-status of a candidate still to be classified
@@ -206,7 +95,8 @@ CLASSIFY = 253  # pre-status of a candidate still to be classified
 
 def _candidates_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.select(pl.col("k").cast(pl.Int64), pl.col("cc").cast(pl.Int64), pl.col("n").cast(pl.String),
-                        pl.col("slow").cast(pl.Boolean), pl.col("st").cast(pl.UInt8), pl.col("rs").cast(pl.Int8))
+                        pl.col("slow").cast(pl.Boolean), pl.col("st").cast(pl.UInt8), pl.col("rs").cast(pl.Int8),
+                        pl.col("ps").cast(pl.Boolean))
 
 
 def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.LazyFrame:
@@ -231,96 +121,40 @@ def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.Laz
               .when(pl.col("nl") < 2).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)))
     reason = (pl.when(pl.col("cc") == 0).then(pl.lit(_REASON["invalid-country-code"]))
               .otherwise(pl.lit(_REASON["too-short"])))
-    frame = frame.with_columns(status.alias("st"), reason.alias("rs"), pl.lit(False).alias("slow"))
-    lazy = frame.lazy()
-    todo = pl.col("st") == CLASSIFY
-    plain: list[int] = []
-    branches: list[pl.LazyFrame] = []
-    for code in frame.filter(todo)["cc"].unique().to_list():
-        country = country_table(int(code))
-        if country is None or not country.usable:
-            branches.append(lazy.filter(todo & (pl.col("cc") == code)).with_columns(pl.lit(True).alias("slow")))
-        elif country.main.npp is None:
-            plain.append(int(code))
-        else:
-            national, slow = _strip_national_prefix(country.main, pl.col("n"), gated=True)
-            branches.append(lazy.filter(todo & (pl.col("cc") == code))
-                            .with_columns(national.alias("n"), slow.alias("slow")))
-    branches.append(lazy.filter(~todo | pl.col("cc").is_in(plain)))
-    return pl.concat([_candidates_frame(b) for b in branches])
+    frame = frame.with_columns(status.alias("st"), reason.alias("rs"), pl.lit(False).alias("slow"),
+                               pl.lit(True).alias("ps"))
+    return _candidates_frame(frame.lazy())
 
 
 def _national(digits: pl.Series, hints: pl.Series, offset: int) -> pl.LazyFrame:
     """Candidates (k, cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint,
     up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
-    frame = (pl.DataFrame({"d": digits, "h": hints}).with_row_index("k")
-             .with_columns((pl.col("k").cast(pl.Int64) + offset).alias("k"),
-                           pl.col("d").str.len_bytes().cast(pl.Int64).alias("l")))
-    lazy = frame.lazy()
-    branches: list[pl.LazyFrame] = [
-        lazy.filter(pl.col("l") < 3).select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"),
-                                            pl.lit(False).alias("slow"), pl.lit(SLOW).alias("st"),
-                                            pl.lit(_NO_REASON).alias("rs"))]
-    for hint in frame.filter(pl.col("l") >= 3)["h"].unique().to_list():
-        table = region_table(str(hint))
-        country = country_table(table.country_code) if table is not None else None
-        rows = lazy.filter((pl.col("h") == hint) & (pl.col("l") >= 3))
-        if table is None or country is None or not table.usable or not country.usable:
-            branches.append(rows.select("k", pl.lit(0).alias("cc"), pl.lit("").alias("n"), pl.lit(True).alias("slow"),
-                                        pl.lit(SLOW).alias("st"), pl.lit(_NO_REASON).alias("rs")))
-            continue
-        d = pl.col("d")
-        slow: pl.Expr = pl.lit(False)
-        same = pl.lit(False)
-        if table.idd is not None and table.idd_literal:
-            idd = d.str.starts_with(table.idd)
-            if table.idd == "00":
-                same = idd & (d.str.slice(2, 1) != "0") & (pl.col("l") >= 5)
-            slow = idd & ~same
-        elif table.idd is not None:
-            slow = _contains(d, table.idd)
-        ccs = str(table.country_code)
-        lead = d.str.starts_with(ccs)
-        potential, slow_potential = _strip_national_prefix(table, d.str.slice(len(ccs)), gated=False)
-        rows = rows.with_columns(slow.alias("early"), same.alias("same"), lead.alias("lead"),
-                                 potential.alias("pot"))
-        rows = rows.with_columns((pl.col("early") | (pl.col("lead") & slow_potential)).alias("early"))
-        extracted = (pl.col("lead") & ~pl.col("early")
-                     & ((~_contains(d, table.general) & _contains(pl.col("pot"), table.general))
-                        | (_len_code(table, pl.col("l")) == 2)))  # TOO_LONG
-        rows = rows.with_columns(extracted.alias("ext"))
-        rows = rows.with_columns(pl.when(pl.col("ext")).then(pl.col("pot")).otherwise(d).alias("n0"))
-        from_main, slow_main = _strip_national_prefix(country.main, pl.col("n0"), gated=True)
-        from_hint, slow_hint = _strip_national_prefix(table, pl.col("n0"), gated=True)
-        short = pl.col("n0").str.len_bytes() < 2
-        branches.append(rows.select(
-            "k", pl.lit(table.country_code).alias("cc"),
-            pl.when(pl.col("ext")).then(from_main).otherwise(from_hint).alias("n"),
-            pl.when(pl.col("ext")).then(slow_main).otherwise(slow_hint).alias("slow"),
-            pl.when(pl.col("same")).then(pl.lit(SAME_AS_MSISDN)).when(pl.col("early")).then(pl.lit(SLOW))
-            .when(short).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)).alias("st"),
-            pl.when(short & ~pl.col("same") & ~pl.col("early")).then(pl.lit(_REASON["too-short"]))
-            .otherwise(pl.lit(_NO_REASON)).alias("rs"),
-        ))
-    return pl.concat([_candidates_frame(b) for b in branches])
+    readings = national_readings(digits.to_list(), hints.to_list(), CLASSIFY, SAME_AS_MSISDN)
+    columns = list(zip(*readings, strict=True)) if readings else [(), (), (), (), ()]
+    frame = pl.DataFrame({
+        "k": pl.int_range(offset, offset + len(readings), dtype=pl.Int64, eager=True),
+        "cc": pl.Series(columns[0], dtype=pl.Int64), "n": pl.Series(columns[1], dtype=pl.String),
+        "slow": pl.Series(columns[2], dtype=pl.Boolean), "st": pl.Series(columns[3], dtype=pl.UInt8),
+        "rs": pl.Series(columns[4], dtype=pl.Int8), "ps": pl.Series([False] * len(readings), dtype=pl.Boolean)})
+    return _candidates_frame(frame.lazy())
 
 
 def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
     """(i = k, st, rg, num, rs) of every candidate: classified per country code, or its pre-status."""
     frame = candidates.collect(optimizations=_OPTS)
-    lazy = frame.lazy()
-    todo = pl.col("st") == CLASSIFY
-    branches = [lazy.filter(~todo).select(pl.col("k").alias("i"), pl.col("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
-                                          pl.lit(0, dtype=pl.UInt64).alias("num"), pl.col("rs"))]
-    for code in frame.filter(todo)["cc"].unique().to_list():
-        country = country_table(int(code))
-        rows = lazy.filter(todo & (pl.col("cc") == code)).select(pl.col("k").alias("i"), "n", "slow")
-        if country is None or not country.usable:
-            rows = rows.with_columns(pl.lit(True).alias("slow"))
-            country = country_table(1)
-            assert country is not None
-        branches.append(_classified(rows, country, int(code)))
-    return _run(branches)
+    todo = frame.filter(pl.col("st") == CLASSIFY).sort("cc")
+    decided = classify(todo["cc"].to_list(), todo["n"].to_list(), todo["ps"].to_list(), todo["slow"].to_list())
+    if decided:
+        st, rg, num, rs = (list(column) for column in zip(*decided, strict=True))
+    else:
+        st, rg, num, rs = [], [], [], []
+    classified = pl.DataFrame({"i": todo["k"], "st": pl.Series(st, dtype=pl.UInt8),
+                               "rg": pl.Series(rg, dtype=pl.UInt8), "num": pl.Series(num, dtype=pl.UInt64),
+                               "rs": pl.Series(rs, dtype=pl.Int8)})
+    rest = frame.filter(pl.col("st") != CLASSIFY).select(
+        pl.col("k").alias("i"), pl.col("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
+        pl.lit(0, dtype=pl.UInt64).alias("num"), pl.col("rs"))
+    return pl.concat([rest, classified], how="vertical_relaxed")
 
 
 def _combine(first: _Part, second: _Part) -> _Part:

@@ -1,0 +1,248 @@
+"""Per-candidate classification for the fast path with precompiled Python `re` patterns: the national-prefix
+strip and the validity/region/possible-length decision of one (country code, national number) candidate,
+as `phonenumbers.parse`, `is_valid_number`, `region_code_for_number` and `is_possible_number_with_reason`
+decide them from the metadata tables of `tables.py`. Patterns are compiled once per process (lazily, per
+country calling code), so a call costs nothing fixed per country present."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .policy import REGION_INDEX, REJECT_REASONS
+from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, CountryTable, RegionTable, country_table, region_table
+
+SLOW = 255  # status of a candidate left to the per-row path
+NO_REASON = -1
+_REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
+_LEN_REASON = [NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
+_TOO_LONG = _REASON["too-long"]
+_U64_MAX = (1 << 64) - 1
+#: (status, region index, number, reason) of one candidate.
+Decision = tuple[int, int, int, int]
+_SLOW_DECISION: Decision = (SLOW, 0, 0, NO_REASON)
+
+_Matcher = Callable[[str], object]
+
+
+def _validity_by_length(table: RegionTable) -> dict[int, _Matcher]:
+    """Per number length, one compiled pattern matching exactly the valid numbers of that length: the
+    general description (as a lookahead) and the union of the number types allowing the length. Lengths
+    with no such pattern hold no valid number."""
+    out: dict[int, _Matcher] = {}
+    if table.general is None or not table.types:
+        return out
+    for length in range(MAX_NSN + 1):
+        if table.general_lengths and length not in table.general_lengths:
+            continue
+        types = [pattern for pattern, allowed in table.types if not allowed or length in allowed]
+        if types:
+            out[length] = re.compile(f"(?={table.general})(?:{'|'.join(types)})").match
+    return out
+
+
+class _Region:
+    """One region's compiled patterns."""
+
+    def __init__(self, table: RegionTable) -> None:
+        self.index = REGION_INDEX[table.region] if table.region in REGION_INDEX else REGION_INDEX["ZZ"]
+        self.general: _Matcher | None = re.compile(table.general).search if table.general else None
+        self.by_length = _validity_by_length(table)
+        self.leading: _Matcher | None = (re.compile(table.leading_digits).search
+                                         if table.leading_digits else None)
+        self.lengths = table.lengths
+        self.top = len(table.lengths) - 1
+        self.npp = table.npp
+        self.npp_regex: re.Pattern[str] | None = None
+        self.npp_alternatives = table.npp_alternatives
+        self.idd = table.idd
+        self.idd_literal = table.idd_literal
+        self.idd_regex: _Matcher | None = (re.compile(table.idd).search
+                                           if table.idd is not None and not table.idd_literal else None)
+        if table.npp is not None and (table.npp_transform or not table.npp_alternatives):
+            self.npp_regex = re.compile(table.npp)
+            self.npp_alternatives = ()
+
+    def valid(self, number: str, length: int) -> bool:
+        """_number_type_helper(...) != UNKNOWN: the general description, then any number type."""
+        match = self.by_length.get(length)
+        return match is not None and match(number) is not None
+
+    def length_code(self, length: int) -> int:
+        """_test_number_length(...) as a code (see tables.LENGTH_REASONS)."""
+        return self.lengths[min(max(length, 0), self.top)]
+
+    def strip(self, number: str, gated: bool) -> str | None:
+        """The number after _maybe_strip_national_prefix_carrier_code, None when the per-row path must
+        decide (a regex prefix that matches something). With `gated`, the strip is kept only where parse
+        keeps it (by the length test of the stripped number)."""
+        if self.npp is None:
+            return number
+        if self.npp_regex is not None:
+            found = self.npp_regex.match(number)
+            return None if found is not None and found.end() > 0 else number
+        width = 0
+        for alternative in self.npp_alternatives:  # re.match tries alternatives in order
+            if number.startswith(alternative):
+                width = len(alternative)
+                break
+        if width == 0:
+            return number
+        rest = number[width:]
+        general = self.general
+        viable = bool(general(number)) if general is not None else False
+        kept = bool(general(rest)) if general is not None else False
+        if viable and not kept:
+            return number
+        if gated and self.length_code(len(rest)) in (1, 3, 4):  # TOO_SHORT, INVALID_LENGTH, LOCAL_ONLY
+            return number
+        return rest
+
+
+class _Country:
+    """One country calling code's compiled regions, in the order region_code_for_number tries them."""
+
+    def __init__(self, code: int, table: CountryTable) -> None:
+        self.prefix = str(code)
+        self.main = _Region(table.main)
+        self.regions = tuple(self.main if r is table.main else _Region(r) for r in table.regions)
+        self.single = len(self.regions) == 1
+        self.by_name = {r.region: reg for r, reg in zip(table.regions, self.regions, strict=True)}
+        self.main_index = REGION_INDEX.get(table.main_region, REGION_INDEX["ZZ"])
+        self.memo: dict[str, Decision] = {}
+
+    def decide(self, national: str) -> Decision:
+        """(status, region index, E.164 digits as int, reason) of the national significant number."""
+        length = len(national)
+        if length > MAX_NSN:
+            return (0, 0, 0, _TOO_LONG)
+        number = int(self.prefix + national)
+        if number > _U64_MAX:
+            return _SLOW_DECISION
+        if self.single:
+            region = self.main.index
+            valid = self.main.valid(national, length)
+        else:
+            region = self.main_index
+            valid = False
+            for reg in self.regions:
+                if reg.leading is not None:
+                    if reg.leading(national):
+                        region, valid = reg.index, reg.valid(national, length)
+                        break
+                elif reg.valid(national, length):
+                    region, valid = reg.index, True
+                    break
+        if valid:
+            return (2, region, number, NO_REASON)
+        code = self.main.length_code(length)
+        if code == LENGTH_POSSIBLE:
+            return (1, region, number, NO_REASON)
+        return (0, 0, 0, _LEN_REASON[code])
+
+
+_COUNTRIES: dict[int, _Country | None] = {}
+
+
+def compiled(code: int) -> _Country | None:
+    """The compiled tables of a country calling code (cached per process), None when unknown or not usable."""
+    if code not in _COUNTRIES:
+        table = country_table(code)
+        _COUNTRIES[code] = _Country(code, table) if table is not None and table.usable else None
+    return _COUNTRIES[code]
+
+
+def classify(codes: list[int], nationals: list[str], strip: list[bool], slow: list[bool]) -> list[Decision]:
+    """The decision of each candidate (country code, national number): `strip` marks numbers still to get
+    the gated national-prefix strip of the code's main region, `slow` candidates left to the per-row path."""
+    out: list[Decision] = []
+    append = out.append
+    last_code = -1
+    country: _Country | None = None
+    for code, national, pending, late in zip(codes, nationals, strip, slow, strict=True):
+        if late:
+            append(_SLOW_DECISION)
+            continue
+        if code != last_code:
+            country = compiled(code)
+            last_code = code
+        if country is None:
+            append(_SLOW_DECISION)
+            continue
+        if pending and country.main.npp is not None:
+            stripped = country.main.strip(national, gated=True)
+            if stripped is None:
+                append(_SLOW_DECISION)
+                continue
+            national = stripped
+        memo = country.memo
+        decision = memo.get(national)
+        if decision is None:
+            decision = country.decide(national)
+            if len(memo) < 50_000:
+                memo[national] = decision
+        append(decision)
+    return out
+
+
+_HINTED: dict[str, tuple[_Country, _Region] | None] = {}
+
+
+def _hinted(hint: str) -> tuple[_Country, _Region] | None:
+    if hint not in _HINTED:
+        table = region_table(hint)
+        country = compiled(table.country_code) if table is not None and table.usable else None
+        region = country.by_name.get(hint) if country is not None else None
+        _HINTED[hint] = None if country is None or region is None else (country, region)
+    return _HINTED[hint]
+
+
+#: (country code, national number, slow, pre-status, reason) of a national reading.
+Reading = tuple[int, str, bool, int, int]
+
+
+def national_readings(digits: list[str], hints: list[str], classify_status: int,
+                      same_status: int) -> list[Reading]:
+    """The candidate of parse(digits, hint) for bare digit strings with a region hint, up to the
+    national-prefix strip: pre-status `classify_status` when it still needs classifying, `same_status`
+    where the reading equals the MSISDN reading ('00' international prefix), SLOW or a rejection."""
+    out: list[Reading] = []
+    append = out.append
+    for d, hint in zip(digits, hints, strict=True):
+        length = len(d)
+        found = _hinted(hint) if length >= 3 else None
+        if found is None:
+            append((0, "", True, SLOW, NO_REASON))
+            continue
+        country, table = found
+        slow = False
+        same = False
+        if table.idd is not None and table.idd_literal:
+            idd = d.startswith(table.idd)
+            if table.idd == "00":
+                same = idd and d[2:3] != "0" and length >= 5
+            slow = idd and not same
+        elif table.idd_regex is not None:
+            slow = table.idd_regex(d) is not None
+        ccs = country.prefix
+        lead = d.startswith(ccs)
+        after = d[len(ccs):]
+        potential = table.strip(after, gated=False)
+        early = slow or (lead and potential is None)
+        if potential is None:
+            potential = after
+        general = table.general
+        extracted = lead and not early and (
+            (general is not None and not general(d) and general(potential) is not None)
+            or table.length_code(length) == 2)  # TOO_LONG
+        n0 = potential if extracted else d
+        national = (country.main if extracted else table).strip(n0, gated=True)
+        if same:
+            append((int(ccs), national or "", national is None, same_status, NO_REASON))
+        elif early:
+            append((int(ccs), national or "", national is None, SLOW, NO_REASON))
+        elif len(n0) < 2:
+            append((int(ccs), national or "", national is None, 0, _REASON["too-short"]))
+        else:
+            append((int(ccs), national or "", national is None, classify_status, NO_REASON))
+    return out
