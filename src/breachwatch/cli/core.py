@@ -17,7 +17,8 @@ from ..checker import Checker
 from ..doctor import examine
 from ..errors import BreachwatchError
 from ..ingest import IngestOptions
-from ..models import VERIFICATION_STATUSES, Breach, CheckResult, IngestReport
+from ..models import VERIFICATION_STATUSES, CheckResult, IngestReport
+from ..serialize import breach_dict, result_dict
 from ..services import Services
 from ..synth import SynthOptions, parse_mix, synthesize
 from .app import console, err, main, services_of, user_errors
@@ -130,17 +131,6 @@ def _print_report(report: IngestReport) -> None:
 
 # ---------------------------------------------------------------------------------------------- check
 
-def _result_dict(result: CheckResult) -> dict[str, Any]:
-    return {
-        "query": result.query, "e164": result.e164, "status": result.status, "found": result.found,
-        "error": result.error,
-        "breaches": [{"name": h.breach.name, "title": h.breach.title,
-                      "breach_date": h.breach.breach_date.isoformat() if h.breach.breach_date else None,
-                      "verification": h.breach.status, "data_classes": h.data_classes} for h in result.hits],
-        "advice": result.advice,
-    }
-
-
 def _print_result(result: CheckResult) -> None:
     if result.error:
         err.print(f"[bold red]{result.query}[/]: {result.error}")
@@ -189,7 +179,7 @@ def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None
         checker: Checker = services.checker
         results = checker.check_many(queries, region)
     if as_json:
-        click.echo(json.dumps([_result_dict(r) for r in results], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([result_dict(r) for r in results], indent=2, ensure_ascii=False))
     else:
         for result in results:
             _print_result(result)
@@ -209,17 +199,6 @@ def _read_number_file(path: Path) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------- catalog
 
-def _breach_dict(b: Breach) -> dict[str, Any]:
-    return {
-        "name": b.name, "title": b.title, "breach_date": b.breach_date.isoformat() if b.breach_date else None,
-        "added_date": b.added_date.isoformat(), "modified_date": b.modified_date.isoformat(),
-        "pwn_count": b.pwn_count, "valid_count": b.valid_count, "possible_count": b.possible_count,
-        "data_classes": b.data_classes, "verification": b.status, "description": b.description,
-        "domain": b.domain, "is_sensitive": b.is_sensitive, "is_retired": b.is_retired,
-        "is_spam_list": b.is_spam_list, "is_malware": b.is_malware,
-    }
-
-
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
@@ -228,7 +207,7 @@ def breaches(ctx: click.Context, as_json: bool) -> None:
     with user_errors():
         items = services_of(ctx).catalog.list_breaches()
     if as_json:
-        click.echo(json.dumps([_breach_dict(b) for b in items], indent=2))
+        click.echo(json.dumps([breach_dict(b) for b in items], indent=2))
         return
     if not items:
         console.print("no breaches loaded yet (see: breachwatch ingest --help)")
@@ -252,7 +231,7 @@ def stats(ctx: click.Context, name: str, as_json: bool) -> None:
         breach = services.catalog.get_breach(name)
         countries = services.catalog.countries(breach.name)
     if as_json:
-        data = _breach_dict(breach)
+        data = breach_dict(breach)
         data["valid_share"] = breach.valid_count / breach.pwn_count if breach.pwn_count else None
         data["countries"] = [{"region": c.region, "numbers": c.numbers, "valid": c.valid} for c in countries]
         data["ingest"] = breach.ingest_report

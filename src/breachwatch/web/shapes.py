@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ..models import Breach, BreachHit, CheckResult
+from ..serialize import breach_dict, result_dict
 
 
 def _hibp_time(value: dt.datetime) -> str:
@@ -43,29 +44,14 @@ def public_hits(result: CheckResult, include_hidden: bool = False) -> list[Breac
     return [h for h in result.hits if not (h.breach.is_sensitive or h.breach.is_retired)]
 
 
-def result_dict(result: CheckResult, hits: list[BreachHit] | None = None) -> dict[str, Any]:
-    """One check result, in the same shape as `breachwatch check --json` prints."""
-    shown = result.hits if hits is None else hits
-    return {
-        "query": result.query, "e164": result.e164, "status": result.status, "found": bool(shown),
-        "error": result.error,
-        "breaches": [{"name": h.breach.name, "title": h.breach.title,
-                      "breach_date": h.breach.breach_date.isoformat() if h.breach.breach_date else None,
-                      "verification": h.breach.status, "data_classes": h.data_classes} for h in shown],
-        "advice": result.advice if shown else [],
-    }
-
-
 def breach_stats(b: Breach, countries: list[Any]) -> dict[str, Any]:
     """A breach's per-country counts and valid share (as `breachwatch stats --json`, without the ingest
     report, which names server paths)."""
     return {
-        "name": b.name, "title": b.title, "breach_date": b.breach_date.isoformat() if b.breach_date else None,
-        "added_date": b.added_date.isoformat(), "modified_date": b.modified_date.isoformat(),
-        "pwn_count": b.pwn_count, "valid_count": b.valid_count, "possible_count": b.possible_count,
-        "data_classes": b.data_classes, "verification": b.status, "description": b.description,
-        "domain": b.domain, "is_sensitive": b.is_sensitive, "is_retired": b.is_retired,
-        "is_spam_list": b.is_spam_list, "is_malware": b.is_malware,
+        **breach_dict(b),
         "valid_share": b.valid_count / b.pwn_count if b.pwn_count else None,
         "countries": [{"region": c.region, "numbers": c.numbers, "valid": c.valid} for c in countries],
     }
+
+
+__all__ = ["breach_stats", "hibp_breach", "public_hits", "result_dict"]
