@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
+import phonenumbers
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from breachwatch.phone import REGIONS, NormalizedBatch, normalize_fast, normalize_many_rows, undecided_rows
+from breachwatch.phone import (
+    REGIONS,
+    SUPPORTED_REGIONS,
+    NormalizedBatch,
+    normalize_fast,
+    normalize_many_rows,
+    undecided_rows,
+)
+from breachwatch.phone.automaton import AUTOMATA, SLOW
+from breachwatch.phone.classify import classify, national_readings
+from breachwatch.phone.national import national_candidates
 from phone_rows import rows
 
 
@@ -57,3 +72,40 @@ _TEXT = st.text(alphabet=st.sampled_from(list("0123456789+()-. /@:telx#٠٣٩０
                 min_size=1, max_size=40))
 def test_fast_path_equals_policy_on_random_strings(data: list[tuple[str, str | None]]) -> None:
     _assert_same([t for t, _ in data], [h for _, h in data], None)
+
+
+def _random_digits(rng: random.Random, count: int) -> list[str]:
+    return ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 19))) for _ in range(count)]
+
+
+def test_compiled_automata_equal_the_per_candidate_classifier() -> None:
+    """Every (country code, national number) candidate the automata decide is decided as classify.py does."""
+    rng = random.Random(41)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    data = rows(4_000, seed=5)
+    nationals = [d for d in ("".join(c for c in text if c.isascii() and c.isdigit()) for text, _ in data) if d]
+    nationals += _random_digits(rng, 6_000)
+    cc = np.array([rng.choice(codes) for _ in nationals], dtype=np.int64)
+    pending = np.array([rng.random() < 0.5 for _ in nationals])
+    values = np.array([int("1" + n) if len(n) <= 18 else 0 for n in nationals], dtype=np.uint64)
+    lengths = np.array([len(n) for n in nationals], dtype=np.int64)
+    status, region, number, reason = AUTOMATA.decide(cc, values, lengths, pending)
+    expected = classify(cc.tolist(), nationals, pending.tolist(), [False] * len(nationals))
+    decided = np.flatnonzero(status != SLOW)
+    assert decided.shape[0] > 0.9 * len(nationals)
+    for i in decided.tolist():
+        assert (int(status[i]), int(region[i]), int(number[i]), int(reason[i])) == expected[i], (cc[i], nationals[i])
+
+
+def test_bulk_national_reading_equals_the_per_row_reading() -> None:
+    """National readings of bare digits under every region hint equal classify.national_readings."""
+    rng = random.Random(43)
+    regions = sorted(SUPPORTED_REGIONS)
+    data = rows(4_000, seed=9)
+    digits = [d for d in ("".join(c for c in text if c.isascii() and c.isdigit()) for text, _ in data) if d]
+    digits += _random_digits(rng, 8_000)
+    hints = [rng.choice(regions) for _ in digits]
+    got = national_candidates(pl.Series(digits), pl.Series(hints), 253, 254)
+    expected = national_readings(digits, hints, 253, 254)
+    for i, (want, have) in enumerate(zip(expected, got.iter_rows(), strict=True)):
+        assert have == want, (digits[i], hints[i])

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .classify import classify, national_readings
+from .automaton import AUTOMATA
+from .classify import classify
+from .national import national_candidates
 from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, NormalizedBatch, normalize
 from .tables import (
     country_codes,
@@ -129,25 +131,31 @@ def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.Laz
 def _national(digits: pl.Series, hints: pl.Series, offset: int) -> pl.LazyFrame:
     """Candidates (k, cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint,
     up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
-    readings = national_readings(digits.to_list(), hints.to_list(), CLASSIFY, SAME_AS_MSISDN)
-    columns = list(zip(*readings, strict=True)) if readings else [(), (), (), (), ()]
-    frame = pl.DataFrame({
-        "k": pl.int_range(offset, offset + len(readings), dtype=pl.Int64, eager=True),
-        "cc": pl.Series(columns[0], dtype=pl.Int64), "n": pl.Series(columns[1], dtype=pl.String),
-        "slow": pl.Series(columns[2], dtype=pl.Boolean), "st": pl.Series(columns[3], dtype=pl.UInt8),
-        "rs": pl.Series(columns[4], dtype=pl.Int8), "ps": pl.Series([False] * len(readings), dtype=pl.Boolean)})
+    frame = national_candidates(digits, hints, CLASSIFY, SAME_AS_MSISDN).with_columns(
+        pl.int_range(offset, offset + digits.shape[0], dtype=pl.Int64).alias("k"),
+        pl.lit(False).alias("ps"))
     return _candidates_frame(frame.lazy())
 
 
 def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
-    """(i = k, st, rg, num, rs) of every candidate: classified per country code, or its pre-status."""
+    """(i = k, st, rg, num, rs) of every candidate: decided by the compiled automata, by the per-candidate
+    classifier where the automata cannot decide (a national prefix still to strip, an unknown code), or its
+    pre-status."""
     frame = candidates.collect(optimizations=_OPTS)
-    todo = frame.filter(pl.col("st") == CLASSIFY).sort("cc")
-    decided = classify(todo["cc"].to_list(), todo["n"].to_list(), todo["ps"].to_list(), todo["slow"].to_list())
-    if decided:
-        st, rg, num, rs = (list(column) for column in zip(*decided, strict=True))
-    else:
-        st, rg, num, rs = [], [], [], []
+    todo = frame.filter(pl.col("st") == CLASSIFY)
+    late = todo["slow"].to_numpy()
+    lengths = todo["n"].str.len_bytes().cast(pl.Int64).to_numpy()
+    values = pl.select(pl.concat_str([pl.lit("1"), pl.lit(todo["n"])]).cast(pl.UInt64, strict=False)
+                       .fill_null(0)).to_series().to_numpy()
+    st, rg, num, rs = AUTOMATA.decide(todo["cc"].to_numpy(), values, lengths, todo["ps"].to_numpy())
+    st[late] = SLOW
+    back = np.flatnonzero((st == SLOW) & ~late)
+    if back.shape[0]:
+        rows = todo[back]
+        decided = classify(rows["cc"].to_list(), rows["n"].to_list(), rows["ps"].to_list(),
+                           [False] * back.shape[0])
+        for column, decided_values in zip((st, rg, num, rs), zip(*decided, strict=True), strict=True):
+            column[back] = decided_values
     classified = pl.DataFrame({"i": todo["k"], "st": pl.Series(st, dtype=pl.UInt8),
                                "rg": pl.Series(rg, dtype=pl.UInt8), "num": pl.Series(num, dtype=pl.UInt64),
                                "rs": pl.Series(rs, dtype=pl.Int8)})

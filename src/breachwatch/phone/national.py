@@ -1,0 +1,223 @@
+"""The national reading of bare digit strings with a region hint, for a whole batch at once: what
+`phonenumbers.parse(digits, hint)` does up to the national-prefix strip (international prefix, country code
+at the start of a national number, national prefix), as `classify.national_readings` does per row, here with
+integer arithmetic on digit strings and the region automata of `automaton.py`. Rows it cannot read in bulk
+(more than 18 digits, a region whose tables are not usable) get `classify.national_readings`.
+
+Digit strings are held as (sentinel value, length): '0123' is (10123, 4), so leading zeros survive."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import polars as pl
+
+from .automaton import AUTOMATA, MAX_DIGITS, SLOW
+from .classify import NO_REASON, national_readings
+from .policy import REGION_INDEX, REGIONS, REJECT_REASONS
+from .tables import MAX_NSN, country_table, region_table
+
+_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
+_ALTERNATIVES = 3
+_LENGTH_CODES = MAX_NSN + 4
+_TOO_SHORT = REJECT_REASONS.index("too-short")
+_GENERAL, _NPP_REGEX, _IDD_REGEX = 1, 2, 4  # bits of the region automata's labels
+
+
+class _RegionInfo:
+    """Per region index: what the bulk national reading needs, filled on first use."""
+
+    def __init__(self) -> None:
+        size = len(REGIONS)
+        self._lock = threading.Lock()
+        self.filled = np.zeros(size, dtype=bool)
+        self.ok = np.zeros(size, dtype=bool)
+        self.code = np.zeros(size, dtype=np.int64)
+        self.code_digits = np.zeros(size, dtype=np.int64)
+        self.main = np.zeros(size, dtype=np.int64)
+        self.npp_mode = np.zeros(size, dtype=np.int64)  # 0 none, 1 literal alternatives, 2 regex
+        self.alt_value = np.zeros((size, _ALTERNATIVES), dtype=np.uint64)
+        self.alt_length = np.zeros((size, _ALTERNATIVES), dtype=np.int64)
+        self.idd_mode = np.zeros(size, dtype=np.int64)  # 0 none, 1 literal, 2 regex
+        self.idd_value = np.zeros(size, dtype=np.uint64)
+        self.idd_length = np.zeros(size, dtype=np.int64)
+        self.idd_is_00 = np.zeros(size, dtype=bool)
+        self.length_code = np.zeros((size, _LENGTH_CODES), dtype=np.int64)
+
+    def ensure(self, regions: np.ndarray) -> None:
+        """Fill the rows of `regions` (and of their countries' main regions)."""
+        wanted = [int(r) for r in np.unique(regions) if not self.filled[r]]
+        if not wanted:
+            return
+        with self._lock:
+            for index in wanted:
+                self._fill(index)
+                if self.ok[index]:
+                    main = int(self.main[index])
+                    if not self.filled[main]:
+                        self._fill(main)
+                    self.ok[index] = self.ok[main]
+            AUTOMATA.regions.ensure(np.array([i for i in range(len(REGIONS)) if self.ok[i]], dtype=np.int64))
+            for index in wanted:
+                if self.ok[index]:
+                    pair = np.array([index, self.main[index]])
+                    self.ok[index] = bool((AUTOMATA.regions.start[pair] >= 0).all())
+
+    def _fill(self, index: int) -> None:
+        self.filled[index] = True
+        name = REGIONS[index]
+        table = region_table(name) if name not in ("001", "ZZ") else None
+        country = country_table(table.country_code) if table is not None else None
+        if table is None or country is None or not (table.usable and country.usable):
+            return
+        if name not in {r.region for r in country.regions}:
+            return
+        self.code[index] = table.country_code
+        self.code_digits[index] = len(str(table.country_code))
+        self.main[index] = REGION_INDEX.get(country.main_region, index)
+        if table.npp is not None and (table.npp_transform or not table.npp_alternatives):
+            self.npp_mode[index] = 2
+        elif table.npp is not None:
+            if len(table.npp_alternatives) > _ALTERNATIVES:
+                return
+            self.npp_mode[index] = 1
+            for j, alternative in enumerate(table.npp_alternatives):
+                self.alt_value[index, j] = int(alternative)
+                self.alt_length[index, j] = len(alternative)
+        if table.idd is not None and table.idd_literal:
+            self.idd_mode[index] = 1
+            self.idd_value[index] = int(table.idd)
+            self.idd_length[index] = len(table.idd)
+            self.idd_is_00[index] = table.idd == "00"
+        elif table.idd is not None:
+            self.idd_mode[index] = 2
+        self.length_code[index] = table.lengths[:_LENGTH_CODES]
+        self.ok[index] = True
+
+
+_INFO = _RegionInfo()
+
+
+def _starts(plain: np.ndarray, lengths: np.ndarray, value: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Whether each digit string (plain value, length) starts with the digit string (value, width > 0)."""
+    cut = np.clip(lengths - width, 0, None)
+    found: np.ndarray = (width > 0) & (lengths >= width) & (plain // _POW10[cut] == value)
+    return found
+
+
+def _tail(values: np.ndarray, lengths: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each digit string without its first `width` digits, as (sentinel value, length)."""
+    rest = np.clip(lengths - width, 0, None)
+    return (values % _POW10[rest]) + _POW10[rest], rest
+
+
+def _bits(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The region automata's label bits of each digit string."""
+    machines = AUTOMATA.regions
+    bits: np.ndarray = machines.labels["bits"][machines.run(regions, values, lengths)]
+    return bits
+
+
+def _strip(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray,
+           gated: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """classify._Region.strip in bulk: (sentinel value, length, general-description match of the result,
+    'the per-row path must decide' flag)."""
+    info = _INFO
+    plain = values - _POW10[lengths]
+    bits = _bits(regions, values, lengths)
+    undecided = (info.npp_mode[regions] == 2) & ((bits & _NPP_REGEX) > 0)
+    width = np.zeros(values.shape[0], dtype=np.int64)
+    literal = info.npp_mode[regions] == 1
+    for j in range(_ALTERNATIVES):
+        alt_width = np.where(literal, info.alt_length[regions, j], 0)
+        found = (width == 0) & _starts(plain, lengths, info.alt_value[regions, j], alt_width)
+        width[found] = alt_width[found]
+    rest_values, rest_lengths = _tail(values, lengths, width)
+    viable = (bits & _GENERAL) > 0
+    rest_general = (_bits(regions, rest_values, rest_lengths) & _GENERAL) > 0
+    keep = (width == 0) | (viable & ~rest_general)
+    if gated:
+        code = info.length_code[regions, np.clip(rest_lengths, 0, _LENGTH_CODES - 1)]
+        keep |= (code == 1) | (code == 3) | (code == 4)  # TOO_SHORT, INVALID_LENGTH, IS_POSSIBLE_LOCAL_ONLY
+    return (np.where(keep, values, rest_values), np.where(keep, lengths, rest_lengths),
+            np.where(keep, viable, rest_general), undecided)
+
+
+def _bulk(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray, classify_status: int,
+          same_status: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """classify.national_readings for rows a bulk read can decide: (code, national sentinel value, national
+    length, slow, pre-status, reason)."""
+    info = _INFO
+    plain = values - _POW10[lengths]
+    bits = _bits(regions, values, lengths)
+    idd_mode = info.idd_mode[regions]
+    idd = _starts(plain, lengths, info.idd_value[regions], np.where(idd_mode == 1, info.idd_length[regions], 0))
+    third = (plain // _POW10[np.clip(lengths - 3, 0, None)]) % np.uint64(10)
+    same = idd & info.idd_is_00[regions] & (third != 0) & (lengths >= 5)
+    slow = (idd & ~same) | ((idd_mode == 2) & ((bits & _IDD_REGEX) > 0))
+    code = info.code[regions]
+    digits = info.code_digits[regions]
+    lead = _starts(plain, lengths, code.astype(np.uint64), digits)
+    after_values, after_lengths = _tail(values, lengths, digits)
+    potential_values, potential_lengths, potential_general, no_potential = _strip(
+        regions, after_values, after_lengths, gated=False)
+    early = slow | (lead & no_potential)
+    potential_values = np.where(no_potential, after_values, potential_values)
+    potential_lengths = np.where(no_potential, after_lengths, potential_lengths)
+    after_general = (_bits(regions, after_values, after_lengths) & _GENERAL) > 0
+    potential_general = np.where(no_potential, after_general, potential_general)
+    general = (bits & _GENERAL) > 0
+    too_long = info.length_code[regions, np.clip(lengths, 0, _LENGTH_CODES - 1)] == 2
+    extracted = lead & ~early & ((~general & potential_general) | too_long)
+    first_values = np.where(extracted, potential_values, values)
+    first_lengths = np.where(extracted, potential_lengths, lengths)
+    owner = np.where(extracted, info.main[regions], regions)
+    national_values, national_lengths, _, undecided = _strip(owner, first_values, first_lengths, gated=True)
+    status = np.full(values.shape[0], classify_status, dtype=np.uint8)
+    reason = np.full(values.shape[0], NO_REASON, dtype=np.int8)
+    short = first_lengths < 2
+    status[short] = 0
+    reason[short] = _TOO_SHORT
+    status[early] = SLOW
+    reason[early] = NO_REASON
+    status[same] = same_status
+    reason[same] = NO_REASON
+    return code, national_values, national_lengths, undecided, status, reason
+
+
+def national_candidates(digits: pl.Series, hints: pl.Series, classify_status: int,
+                        same_status: int) -> pl.DataFrame:
+    """(cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint, up to the
+    national-prefix strip: equal row by row to `classify.national_readings`."""
+    n = digits.shape[0]
+    regions = hints.replace_strict(REGION_INDEX, default=REGION_INDEX["ZZ"], return_dtype=pl.Int64).to_numpy()
+    lengths = digits.str.len_bytes().fill_null(0).cast(pl.Int64).to_numpy()
+    _INFO.ensure(regions)
+    bulk = _INFO.ok[regions] & (lengths >= 3) & (lengths <= MAX_DIGITS)
+    rows = np.flatnonzero(bulk)
+    values = pl.select(pl.concat_str([pl.lit("1"), pl.lit(digits.gather(rows))])
+                       .cast(pl.UInt64)).to_series().to_numpy()
+    code, national_values, _, slow, status, reason = _bulk(
+        regions[rows], values, lengths[rows], classify_status, same_status)
+    texts = pl.select(pl.when(pl.lit(pl.Series(slow, dtype=pl.Boolean))).then(pl.lit(""))
+                      .otherwise(pl.lit(pl.Series(national_values, dtype=pl.UInt64)).cast(pl.String).str.slice(1))
+                      ).to_series()
+    out_code = np.zeros(n, dtype=np.int64)
+    out_slow = np.zeros(n, dtype=bool)
+    out_status = np.zeros(n, dtype=np.uint8)
+    out_reason = np.full(n, NO_REASON, dtype=np.int8)
+    out_code[rows], out_slow[rows], out_status[rows], out_reason[rows] = code, slow, status, reason
+    national = pl.Series("n", [None] * n, dtype=pl.String).scatter(rows, texts) if n else pl.Series(
+        "n", [], dtype=pl.String)
+    rest = np.flatnonzero(~bulk)
+    if rest.shape[0]:
+        readings = national_readings(digits.gather(rest).to_list(), hints.gather(rest).to_list(),
+                                     classify_status, same_status)
+        columns = list(zip(*readings, strict=True))
+        out_code[rest] = columns[0]
+        national = national.scatter(rest, pl.Series(columns[1], dtype=pl.String))
+        out_slow[rest] = columns[2]
+        out_status[rest] = columns[3]
+        out_reason[rest] = columns[4]
+    return pl.DataFrame({"cc": out_code, "n": national, "slow": out_slow, "st": out_status, "rs": out_reason})
