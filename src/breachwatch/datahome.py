@@ -20,6 +20,8 @@ class DataHome:
         self.root = Path(config.home)
         self.segments = config.segments_dir
         self.work = self.root / "work"
+        #: Derived public data (compiled libphonenumber automata), safe to delete.
+        self.cache = self.root / "cache"
 
     def ensure(self) -> None:
         """Create the directories that are missing, private to the owner (existing ones, such as read-only

@@ -14,14 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Catalog
+from .chunks import RawChunk, read_chunks
 from .config import Config
 from .datahome import DataHome
 from .errors import BreachExistsError, BreachwatchError, UnknownBreachError
 from .index import NumberHasher, SegmentWriter
 from .models import Breach, CountryCount, IngestReport, RejectSample, mask_to_classes
-from .phone import REGIONS, SUPPORTED_REGIONS
-from .readers import DumpLayout, read_batches, sniff_layout
+from .phone import REGIONS, SUPPORTED_REGIONS, prepare_automata
+from .readers import DumpLayout, RowBatch, read_batches, sniff_layout
 from .workers import (
+    ChunkTask,
     DaskRunner,
     InlineRunner,
     Partition,
@@ -106,12 +108,22 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
     seen_mask = 0
     runner: Runner | None = None
 
-    def partitions() -> Iterator[Partition]:
-        for number, batch in enumerate(read_batches(layout, config.batch_rows)):
-            yield Partition(number, batch.phones, batch.hints, batch.masks, batch.rows, default_region,
-                            batch.malformed)
+    automata = str(prepare_automata(home.cache))
+
+    def partitions() -> Iterator[Partition | ChunkTask]:
+        pieces: Iterator[RawChunk | RowBatch] = (
+            read_chunks(layout, config.batch_rows) if _label_is_utf8(layout.encoding)
+            else read_batches(layout, config.batch_rows))
+        for number, piece in enumerate(pieces):
+            if isinstance(piece, RawChunk):
+                yield ChunkTask(number, layout, piece, default_region, automata)
+                rows = report.rows
+            else:
+                yield Partition(number, piece.phones, piece.hints, piece.masks, piece.rows, default_region,
+                                piece.malformed, automata)
+                rows = report.rows + len(piece.phones) + len(piece.malformed)
             if progress is not None:
-                progress(report.rows + len(batch.phones) + len(batch.malformed), batch.bytes_read, total_bytes)
+                progress(rows, piece.bytes_read, total_bytes)
 
     def collect(result: PartitionResult) -> None:
         nonlocal seen_mask
@@ -175,6 +187,10 @@ def _runner(config: Config, options: IngestOptions, total_bytes: int) -> Runner:
     if total_bytes < INLINE_BATCHES * config.batch_rows * 40:
         return InlineRunner()
     return ProcessRunner()
+
+
+def _label_is_utf8(encoding: str) -> bool:
+    return encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8")
 
 
 def _reasons_text(report: IngestReport) -> str:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def _is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
+def open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
     """(stream of decompressed bytes, the raw file whose tell() gives progress)."""
     raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     if _is_gzip(path):
@@ -83,7 +83,7 @@ def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
 
 
 def _head(path: Path) -> bytes:
-    stream, raw = _open_binary(path)
+    stream, raw = open_binary(path)
     try:
         return stream.read(_SNIFF_BYTES)
     except (OSError, EOFError) as exc:
@@ -128,16 +128,17 @@ class _TextSource:
     UTF-8 (the default) is decoded line by line from the byte stream, so a decoding error names its exact
     line; other encodings go through a text decoder (lines can only be split after decoding)."""
 
-    def __init__(self, path: Path, encoding: str) -> None:
+    def __init__(self, path: Path, encoding: str, opened: tuple[BinaryIO, BinaryIO] | None = None,
+                 line: int = 0) -> None:
         self.path = path
         self.encoding = encoding
-        self._stream, self._raw = _open_binary(path)
+        self._stream, self._raw = opened or open_binary(path)
         self._utf8 = _label(encoding) == "UTF-8"
         self._bytes: IO[bytes] = io.BufferedReader(self._stream, 1 << 20)  # type: ignore[type-var]  # GzipFile and FileIO are raw-enough streams
         self._text: IO[str] | None = None
         if not self._utf8:
             self._text = io.TextIOWrapper(self._bytes, encoding=encoding, errors="strict", newline="")
-        self.line = 0
+        self.line = line
 
     def bytes_read(self) -> int:
         """Bytes of the file on disk consumed so far."""
@@ -376,22 +377,49 @@ def _detect_country_column(columns: tuple[str, ...], samples: dict[str, list[str
 
 # ---------------------------------------------------------------------------------------------- reading
 
+class LineSource(Protocol):
+    """Numbered lines of a dump (or of a piece of it): `line` is the number of the last line given."""
+
+    line: int
+
+    def lines(self) -> Iterator[str]:
+        """Lines with their newline; errors name the line."""
+
+    def bytes_read(self) -> int:
+        """Bytes of the file on disk consumed so far."""
+
+
 def read_batches(layout: DumpLayout, batch_rows: int) -> Iterator[RowBatch]:
     """The dump's rows in batches of at most `batch_rows`, in file order."""
     source = _TextSource(Path(layout.path), layout.encoding)
     try:
-        if layout.format == "txt":
-            yield from _read_txt(layout, source, batch_rows)
-        elif layout.format == "jsonl":
-            yield from _read_jsonl(layout, source, batch_rows)
-        else:
-            yield from _read_delimited(layout, source, batch_rows)
+        yield from rows_from_source(layout, source, batch_rows)
     finally:
         source.close()
 
 
+def read_batches_from(layout: DumpLayout, opened: tuple[BinaryIO, BinaryIO], line: int,
+                      batch_rows: int) -> Iterator[RowBatch]:
+    """Like read_batches, from an already opened (stream, raw file) positioned after `line` lines."""
+    source = _TextSource(Path(layout.path), layout.encoding, opened, line)
+    try:
+        yield from rows_from_source(layout, source, batch_rows)
+    finally:
+        source.close()
+
+
+def rows_from_source(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
+    """The rows of the lines of `source`, in batches of at most `batch_rows`."""
+    if layout.format == "txt":
+        yield from _read_txt(layout, source, batch_rows)
+    elif layout.format == "jsonl":
+        yield from _read_jsonl(layout, source, batch_rows)
+    else:
+        yield from _read_delimited(layout, source, batch_rows)
+
+
 class _BatchBuilder:
-    def __init__(self, with_hints: bool, source: _TextSource) -> None:
+    def __init__(self, with_hints: bool, source: LineSource) -> None:
         self.with_hints = with_hints
         self.source = source
         self.reset()
@@ -426,7 +454,7 @@ def _or_bits(bits: Iterator[int]) -> int:
     return mask
 
 
-def _read_txt(layout: DumpLayout, source: _TextSource, batch_rows: int) -> Iterator[RowBatch]:
+def _read_txt(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
     builder = _BatchBuilder(False, source)
     for line in source.lines():
         if layout.has_header and source.line == 1:
@@ -442,7 +470,7 @@ def _read_txt(layout: DumpLayout, source: _TextSource, batch_rows: int) -> Itera
         yield builder.take()
 
 
-def _read_jsonl(layout: DumpLayout, source: _TextSource, batch_rows: int) -> Iterator[RowBatch]:
+def _read_jsonl(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
     builder = _BatchBuilder(layout.country_column is not None, source)
     bits = _class_bits(layout)
     phone_key: str = layout.phone_column or ""
@@ -472,14 +500,14 @@ def _read_jsonl(layout: DumpLayout, source: _TextSource, batch_rows: int) -> Ite
         yield builder.take()
 
 
-def _read_delimited(layout: DumpLayout, source: _TextSource, batch_rows: int) -> Iterator[RowBatch]:
+def _read_delimited(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
     builder = _BatchBuilder(layout.country_column is not None, source)
     columns = layout.columns
     phone_idx = columns.index(layout.phone_column or "")
     country_idx = columns.index(layout.country_column) if layout.country_column else None
     bits = [(columns.index(col), bit) for col, bit in _class_bits(layout)]
     reader = csv.reader(source.lines(), delimiter=layout.delimiter or ",")
-    header_pending = layout.has_header
+    header_pending = layout.has_header and source.line == 0
     while True:
         try:
             record = next(reader)

@@ -1,15 +1,13 @@
-"""Bounded-memory de-duplication of hashed numbers: records are spilled to 256 bucket files by the top
-byte of their hash, then each bucket is sorted and merged on its own. Because buckets split the hash
-space in order, the concatenated buckets are globally sorted. Peak memory is one bucket, about
-1/256 of the breach (12 bytes per row), plus one read batch."""
+"""Bounded-memory de-duplication of hashed numbers: each task writes one run file of its records grouped by
+the top byte of their hash (256 buckets); the merge then sorts and de-duplicates one bucket at a time over
+every run. Because buckets split the hash space in order, the concatenated buckets are globally sorted. Peak
+memory is one bucket, about 1/256 of the breach (12 bytes per row)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -28,52 +26,37 @@ class MergedBucket:
     rows: int
 
 
-class RadixSpill:
-    """Spills (hash, mask, region, valid) records into bucket files under `workdir`."""
+def write_run(path: Path, hashes: np.ndarray, masks: np.ndarray, regions: np.ndarray, valid: np.ndarray) -> None:
+    """Write one task's records as a run file: BUCKETS + 1 record offsets, then the records grouped by bucket
+    (the top byte of the hash), each group in the task's row order."""
+    rec = np.empty(hashes.shape[0], dtype=RECORD)
+    rec["h"], rec["m"], rec["r"], rec["v"] = hashes, masks, regions, valid
+    bucket = (hashes >> np.uint64(56)).astype(np.uint8)
+    order = np.argsort(bucket, kind="stable")
+    offsets = np.zeros(BUCKETS + 1, dtype="<u8")
+    np.cumsum(np.bincount(bucket, minlength=BUCKETS), out=offsets[1:])
+    partial = path.with_name(path.name + ".tmp")
+    with open(partial, "wb") as out:
+        out.write(offsets.tobytes())
+        out.write(rec[order].tobytes())
+    partial.rename(path)
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self._files: list[BinaryIO] = [open(self.workdir / f"b{i:03d}.rec", "ab")  # noqa: SIM115
-                                       for i in range(BUCKETS)]
 
-    def add(self, hashes: np.ndarray, masks: np.ndarray, regions: np.ndarray, valid: np.ndarray) -> None:
-        """Append records; arrays must have equal length."""
-        if hashes.shape[0] == 0:
-            return
-        rec = np.empty(hashes.shape[0], dtype=RECORD)
-        rec["h"], rec["m"], rec["r"], rec["v"] = hashes, masks, regions, valid
-        bucket = (hashes >> np.uint64(56)).astype(np.uint8)
-        order = np.argsort(bucket, kind="stable")
-        rec, bucket = rec[order], bucket[order]
-        bounds = np.searchsorted(bucket, np.arange(BUCKETS + 1), side="left")
-        for b in np.flatnonzero(bounds[1:] > bounds[:-1]):
-            self._files[b].write(rec[bounds[b]:bounds[b + 1]].tobytes())
-
-    def merged(self) -> Iterator[MergedBucket]:
-        """Each bucket in hash order, sorted and de-duplicated; its file is deleted once read."""
-        for f in self._files:
-            f.close()
-        for i in range(BUCKETS):
-            path = self.workdir / f"b{i:03d}.rec"
-            rec = np.fromfile(path, dtype=RECORD)
-            path.unlink()
-            if rec.shape[0] == 0:
-                continue
-            yield merge_records(rec)
-
-    def close(self) -> None:
-        """Close the bucket files, keeping them for a merge by another process."""
-        for f in self._files:
-            if not f.closed:
-                f.close()
-
-    def cleanup(self) -> None:
-        """Close and delete every bucket file."""
-        for f in self._files:
-            if not f.closed:
-                f.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+def merged_runs(paths: list[Path]) -> Iterator[MergedBucket]:
+    """Each bucket over every run (in the order given, so the first record of a number wins), sorted and
+    de-duplicated; peak memory is one bucket of every run."""
+    maps = [np.memmap(p, dtype=np.uint8, mode="r") for p in paths]
+    try:
+        tables = [np.frombuffer(m, dtype="<u8", count=BUCKETS + 1) for m in maps]
+        records = [np.frombuffer(m, dtype=RECORD, offset=(BUCKETS + 1) * 8) for m in maps]
+        for b in range(BUCKETS):
+            chunks = [r[int(t[b]):int(t[b + 1])] for r, t in zip(records, tables, strict=True) if t[b + 1] > t[b]]
+            if chunks:
+                yield merge_records(np.concatenate(chunks))
+    finally:
+        del tables, records
+        for m in maps:
+            m._mmap.close()  # type: ignore[attr-defined]
 
 
 def merge_records(rec: np.ndarray) -> MergedBucket:

@@ -19,9 +19,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .chunks import RawChunk, rows_of_chunk
 from .index import NumberHasher
-from .phone import Status, mask_raw, normalize_many
-from .spill import BUCKETS, RECORD, MergedBucket, RadixSpill, merge_records
+from .phone import Status, mask_raw, normalize_many, use_automata
+from .readers import DumpLayout
+from .spill import MergedBucket, merged_runs, write_run
 
 SAMPLES_PER_REASON = 3
 
@@ -37,6 +39,8 @@ class Partition:
     rows: np.ndarray
     default_region: str | None
     malformed: list[tuple[int, str]] = field(default_factory=list)
+    #: Cache file of the fast path's automata (phone.prepare_automata), loaded once per worker process.
+    automata: str | None = None
 
 
 @dataclass
@@ -49,6 +53,29 @@ class PartitionResult:
     seen_mask: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+
+@dataclass
+class ChunkTask:
+    """A piece of whole lines of a dump, read into rows by the task itself."""
+
+    number: int
+    layout: DumpLayout
+    chunk: RawChunk
+    default_region: str | None
+    #: Cache file of the fast path's automata (phone.prepare_automata), loaded once per worker process.
+    automata: str | None = None
+
+
+def run_task(task: Partition | ChunkTask, hasher: NumberHasher, workdir: str) -> PartitionResult:
+    """Read (for a piece of lines), normalize, hash and spill one task's rows; returns its counts."""
+    if task.automata:
+        use_automata(task.automata)
+    if isinstance(task, ChunkTask):
+        batch = rows_of_chunk(task.layout, task.chunk)
+        task = Partition(task.number, batch.phones, batch.hints, batch.masks, batch.rows, task.default_region,
+                         batch.malformed, task.automata)
+    return run_partition(task, hasher, workdir)
 
 
 def run_partition(part: Partition, hasher: NumberHasher, workdir: str) -> PartitionResult:
@@ -64,12 +91,8 @@ def run_partition(part: Partition, hasher: NumberHasher, workdir: str) -> Partit
     masks = part.masks[keep]
     if masks.shape[0]:
         result.seen_mask = int(np.bitwise_or.reduce(masks))
-    spill = RadixSpill(Path(workdir) / f"p{part.number:06d}")
-    try:
-        spill.add(hasher.hash_many(norm.numbers[keep]), masks, norm.region[keep],
-                  (norm.status[keep] == Status.VALID).astype(np.uint8))
-    finally:
-        spill.close()
+    write_run(Path(workdir) / f"p{part.number:06d}.run", hasher.hash_many(norm.numbers[keep]), masks,
+              norm.region[keep], (norm.status[keep] == Status.VALID).astype(np.uint8))
     return result
 
 
@@ -81,19 +104,9 @@ def _reject(result: PartitionResult, reason: str, row: int, raw: str) -> None:
 
 
 def merged_buckets(workdir: Path) -> Iterator[MergedBucket]:
-    """Each bucket over every task's files (in task order, so the first record of a number wins as in a
-    single spill), sorted and de-duplicated; files are deleted once read."""
-    parts = sorted(p for p in Path(workdir).iterdir() if p.is_dir() and p.name.startswith("p"))
-    for b in range(BUCKETS):
-        chunks = []
-        for part in parts:
-            path = part / f"b{b:03d}.rec"
-            if path.exists():
-                chunks.append(np.fromfile(path, dtype=RECORD))
-                path.unlink()
-        records = np.concatenate(chunks) if chunks else np.empty(0, dtype=RECORD)
-        if records.shape[0]:
-            yield merge_records(records)
+    """Each bucket over every task's run (in task order, so the first record of a number wins as in a serial
+    read), sorted and de-duplicated."""
+    yield from merged_runs(sorted(Path(workdir).glob("p*.run")))
 
 
 class Future(Protocol):
@@ -190,15 +203,21 @@ class DaskRunner:
             self._client.close()
 
 
-def run_all(runner: Runner, partitions: Iterator[Partition], hasher: NumberHasher, workdir: Path,
+def run_all(runner: Runner, tasks: Iterator[Partition | ChunkTask], hasher: NumberHasher, workdir: Path,
             on_result: Callable[[PartitionResult], None], in_flight: int | None = None) -> None:
-    """Run every partition on `runner`, at most `in_flight` at a time (bounding memory), and hand each
-    result to on_result in partition order."""
+    """Run every task on `runner`, at most `in_flight` at a time (bounding memory), and hand each result to
+    on_result in task order. An error reading the dump further is raised after the tasks before it, so the
+    first error in file order is the one reported."""
     limit = in_flight or 2 * runner.workers
     pending: deque[Future] = deque()
-    for part in partitions:
-        pending.append(runner.submit(run_partition, part, hasher, str(workdir)))
-        while len(pending) >= limit:
+    try:
+        for task in tasks:
+            pending.append(runner.submit(run_task, task, hasher, str(workdir)))
+            while len(pending) >= limit:
+                on_result(pending.popleft().result())
+    except BaseException:
+        while pending:
             on_result(pending.popleft().result())
+        raise
     while pending:
         on_result(pending.popleft().result())

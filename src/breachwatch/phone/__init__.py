@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .automaton import prepare_automata, use_automata
 from .fast import normalize_fast, undecided_rows
 from .policy import (
     REGION_INDEX,
@@ -63,8 +64,10 @@ __all__ = [
     "normalize_many",
     "normalize_many_rows",
     "number_kind",
+    "prepare_automata",
     "region_of",
     "region_of_e164",
     "type_patterns",
     "undecided_rows",
+    "use_automata",
 ]

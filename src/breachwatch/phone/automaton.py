@@ -12,12 +12,16 @@ path, which holds the strip's logic."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import interegular
 import numpy as np
+import phonenumbers
 
 from .policy import REGION_INDEX, REGIONS, REJECT_REASONS, SUPPORTED_REGIONS
 from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, RegionTable, country_table
@@ -278,9 +282,33 @@ class _Machines:
         self.start = np.full(keys, -1, dtype=np.int64)
         self.table = np.zeros(0, dtype=np.int32)
         self.labels: dict[str, np.ndarray] = {}
+        #: Every key is built (or was loaded from a cache file).
+        self.complete = False
+
+    def build_all(self) -> None:
+        """Build the automaton of every key."""
+        self.ensure(np.arange(self.start.shape[0]))
+        self.complete = True
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The flat tables, named for a cache file."""
+        out: dict[str, np.ndarray] = {f"{prefix}start": self.start, f"{prefix}table": self.table}
+        out.update({f"{prefix}label_{name}": value for name, value in self.labels.items()})
+        return out
+
+    def load(self, prefix: str, arrays: dict[str, np.ndarray]) -> None:
+        """Take the flat tables of a complete build (see `arrays`)."""
+        with self._lock:
+            self.start = arrays[f"{prefix}start"]
+            self.table = arrays[f"{prefix}table"]
+            tag = f"{prefix}label_"
+            self.labels = {name[len(tag):]: value for name, value in arrays.items() if name.startswith(tag)}
+            self.complete = True
 
     def ensure(self, keys: np.ndarray) -> None:
         """Build the automata of `keys` not built yet."""
+        if self.complete:
+            return
         wanted = [int(k) for k in np.unique(keys) if 0 <= k < self.start.shape[0] and int(k) not in self._blocks]
         if not wanted:
             return
@@ -379,3 +407,44 @@ class Automata:
 
 
 AUTOMATA = Automata()
+#: Bump when the tables' layout or meaning changes: old cache files are then ignored.
+_CACHE_FORMAT = "1"
+_LOADED: set[str] = set()
+
+
+def cache_file(cache_dir: Path) -> Path:
+    """Where the automata of the installed libphonenumber metadata are cached."""
+    return cache_dir / f"phone-automata-{phonenumbers.__version__}-f{_CACHE_FORMAT}.npz"
+
+
+def prepare_automata(cache_dir: Path) -> Path:
+    """Load every automaton from the cache file in `cache_dir`, building and saving it first if it is
+    missing (a few seconds, once per libphonenumber version); returns the file for `use_automata`."""
+    path = cache_file(cache_dir)
+    if path.exists():
+        try:
+            use_automata(str(path))
+            return path
+        except (OSError, ValueError, KeyError):
+            path.unlink(missing_ok=True)  # a damaged cache file is rebuilt
+    AUTOMATA.countries.build_all()
+    AUTOMATA.regions.build_all()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(partial, "wb") as handle:
+        tables: dict[str, Any] = {**AUTOMATA.countries.arrays("c_"), **AUTOMATA.regions.arrays("r_")}
+        np.savez(handle, **tables)
+    os.replace(partial, path)
+    _LOADED.add(str(path))
+    return path
+
+
+def use_automata(path: str) -> None:
+    """Load the automata of a cache file made by `prepare_automata` into this process (once)."""
+    if path in _LOADED:
+        return
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    AUTOMATA.countries.load("c_", arrays)
+    AUTOMATA.regions.load("r_", arrays)
+    _LOADED.add(path)

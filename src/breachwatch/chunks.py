@@ -1,0 +1,267 @@
+"""Reading a UTF-8 dump in parallel: the lead cuts the (decompressed) byte stream into pieces of whole lines,
+numbered, and each task turns its piece into rows with the same readers as a serial read (`readers.py`), so
+the rows, row numbers and errors are those of a serial read.
+
+A CSV/TSV record may span lines inside quotes: from the first line that opens such a record (a quoted field
+still open at the line's end, as Python's csv module reads the line alone), the rest of the file is read
+serially by the lead, as before, so no piece ever starts or ends inside a record."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import polars as pl
+
+from .errors import InputError
+from .models import DATA_CLASS_BITS
+from .readers import (
+    MAX_LINE_CHARS,
+    DumpLayout,
+    RowBatch,
+    open_binary,
+    read_batches_from,
+    rows_from_source,
+)
+
+#: Bytes of decompressed text per piece, per row of the configured batch size (262,144 rows: 8 MiB, about
+#: 100k rows of a typical dump).
+BYTES_PER_BATCH_ROW = 32
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """Whole lines of a dump: the UTF-8 bytes, the number of their first line, file bytes read so far."""
+
+    data: bytes
+    first_line: int
+    bytes_read: int
+
+
+def read_chunks(layout: DumpLayout, batch_rows: int) -> Iterator[RawChunk | RowBatch]:
+    """The dump as pieces of whole lines (about batch_rows * BYTES_PER_BATCH_ROW bytes each), in file order;
+    after a quote that never closes, the rest as rows read serially. Decompression errors name the line
+    they happen on."""
+    chunk_bytes = max(batch_rows * BYTES_PER_BATCH_ROW, 4096)
+    stream, raw = open_binary(Path(layout.path))
+    quoted = layout.format in ("csv", "tsv")
+    buffer = b""
+    line = 1  # number of buffer's first line
+    started = False
+    handed_over = False
+    try:
+        while True:
+            try:
+                block = stream.read(chunk_bytes)
+            except (OSError, EOFError) as exc:
+                raise InputError(layout.path, f"cannot read: {exc}", row=line + buffer.count(b"\n")) from None
+            if not started:
+                started = True
+                if block.startswith(_BOM):
+                    block = block[len(_BOM):]
+            if not block:
+                if buffer:
+                    yield RawChunk(buffer, line, _tell(raw))
+                return
+            buffer += block
+            cut = buffer.rfind(b"\n") + 1
+            if cut == 0:
+                if len(buffer) > MAX_LINE_CHARS + 1:
+                    raise InputError(layout.path, f"line is longer than {MAX_LINE_CHARS} characters; this is "
+                                     "not a dump of records", row=line)
+                continue
+            opened = _first_open_record(buffer[:cut], layout.delimiter or ",") if quoted else -1
+            if opened >= 0:
+                if opened > 0:
+                    yield RawChunk(buffer[:opened], line, _tell(raw))
+                    line += buffer.count(b"\n", 0, opened)
+                handed_over = True
+                rest: BinaryIO = _Chained(buffer[opened:], stream)  # type: ignore[assignment]  # a raw byte stream
+                yield from read_batches_from(layout, (rest, raw), line - 1, batch_rows)
+                return
+            yield RawChunk(buffer[:cut], line, _tell(raw))
+            line += buffer.count(b"\n", 0, cut)
+            buffer = buffer[cut:]
+    finally:
+        if not handed_over:
+            stream.close()
+            raw.close()
+
+
+def _first_open_record(data: bytes, delimiter: str) -> int:
+    """Byte offset of the first line of `data` (whole lines) that starts a record spanning several lines (a
+    quoted field still open at the line's end, as Python's csv module reads the line), -1 if none."""
+    if b'"' not in data:
+        return -1
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    with_quotes = np.flatnonzero(np.add.reduceat(buffer == ord('"'), starts, dtype=np.int32) > 0)
+    for i in with_quotes.tolist():
+        text = data[starts[i]:ends[i] + 1].decode("utf-8", errors="replace")
+        try:
+            record = next(csv.reader([text], delimiter=delimiter), [])
+        except csv.Error:
+            return int(starts[i])  # the serial read reports it, naming the line
+        if any("\n" in field for field in record):
+            return int(starts[i])
+    return -1
+
+
+def _tell(raw: BinaryIO) -> int:
+    try:
+        return raw.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+class _Chained(io.RawIOBase):
+    """Bytes already read, then the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head.nbytes:
+            size = min(len(target), self._head.nbytes)
+            target[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._rest.read(len(target))
+        target[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._rest.close()
+        super().close()
+
+
+class _ChunkLines:
+    """The numbered lines of one piece, as a serial read gives them."""
+
+    def __init__(self, layout: DumpLayout, chunk: RawChunk) -> None:
+        self.path = layout.path
+        self.chunk = chunk
+        self.line = chunk.first_line - 1
+
+    def bytes_read(self) -> int:
+        """Bytes of the file consumed when the piece was cut."""
+        return self.chunk.bytes_read
+
+    def lines(self) -> Iterator[str]:
+        """Lines with their newline; errors name the line."""
+        data = self.chunk.data
+        if len(data) > MAX_LINE_CHARS:
+            self._check_lengths(data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            row = self.chunk.first_line + data.count(b"\n", 0, exc.start)
+            raise InputError(self.path, f"not valid UTF-8 text ({exc.reason}); give the right one with "
+                             "--encoding", row=row) from None
+        pieces = text.split("\n")
+        last = pieces.pop()
+        for piece in pieces:
+            self.line += 1
+            yield piece + "\n"
+        if last:
+            self.line += 1
+            yield last
+
+    def _check_lengths(self, data: bytes) -> None:
+        for offset, line in enumerate(data.split(b"\n")):
+            if len(line) > MAX_LINE_CHARS and not (len(line) == MAX_LINE_CHARS + 1 and line.endswith(b"\r")):
+                raise InputError(self.path, f"line is longer than {MAX_LINE_CHARS} characters; this is not a "
+                                 "dump of records", row=self.chunk.first_line + offset)
+
+
+def rows_of_chunk(layout: DumpLayout, chunk: RawChunk) -> RowBatch:
+    """All rows of one piece (its malformed rows included), numbered as in the whole file: read by Polars
+    where the piece is plain enough for both readers to agree, else by the serial reader's code."""
+    fast = _polars_rows(layout, chunk)
+    if fast is not None:
+        return fast
+    batches = list(rows_from_source(layout, _ChunkLines(layout, chunk), 1 << 62))
+    if not batches:
+        return RowBatch([], [] if layout.country_column else None, np.zeros(0, dtype=np.uint16),
+                        np.zeros(0, dtype=np.int64), [], chunk.bytes_read)
+    return batches[0]
+
+
+#: Bytes that make a piece go to the serial reader's code: NUL, and the separators Python's str.strip() treats
+#: as white space but Polars' strip_chars() does not.
+_ODD_BYTES = (b"\0", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+
+
+def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
+    """The rows of a CSV/TSV piece read by Polars, or None where Polars might read it otherwise than
+    Python's csv module (blank lines, lone CR, records over several lines, rows with a different number of
+    fields, quotes Polars reads differently, invalid UTF-8: the serial code then reports them as before)."""
+    delimiter = layout.delimiter
+    if layout.format not in ("csv", "tsv") or delimiter is None or len(delimiter) != 1:
+        return None
+    data = chunk.data
+    first_row_line = chunk.first_line
+    if layout.has_header and chunk.first_line == 1:
+        end = data.find(b"\n")
+        if end < 0:
+            return None
+        data = data[end + 1:]
+        first_row_line += 1
+    if not data:
+        return None
+    if (any(odd in data for odd in _ODD_BYTES) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
+            or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
+        return None
+    # Invalid UTF-8 makes Polars raise (strict decoding), and the serial code then names the line.
+    width = len(layout.columns)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10)
+    lines = ends.shape[0] + (0 if data.endswith(b"\n") else 1)
+    try:
+        frame = pl.read_csv(data, has_header=False, infer_schema=False, separator=delimiter, quote_char='"')
+    except pl.exceptions.PolarsError:  # a parse error: the serial code reads (and reports) it
+        return None
+    if frame.height != lines or frame.width != width:
+        return None
+    if not _same_fields(data, buffer, ends, lines, delimiter, width, frame):
+        return None
+    columns = layout.columns
+    phone = frame.to_series(columns.index(layout.phone_column or "")).fill_null("")
+    hints = (frame.to_series(columns.index(layout.country_column)).fill_null("").to_list()
+             if layout.country_column else None)
+    masks = np.zeros(frame.height, dtype=np.uint16)
+    for column, data_class in layout.class_columns.items():
+        present = frame.to_series(columns.index(column)).fill_null("").str.strip_chars().str.len_bytes() > 0
+        masks |= present.to_numpy().astype(np.uint16) << np.uint16(DATA_CLASS_BITS.index(data_class))
+    rows = np.arange(first_row_line, first_row_line + frame.height, dtype=np.int64)
+    return RowBatch(phone.to_list(), hints, masks, rows, [], chunk.bytes_read)
+
+
+def _same_fields(data: bytes, buffer: np.ndarray, ends: np.ndarray, lines: int, delimiter: str, width: int,
+                 frame: pl.DataFrame) -> bool:
+    """Every line holds `width` fields, and the lines with quotes read the same with Python's csv module."""
+    starts = np.concatenate([[0], ends[: lines - 1] + 1])
+    fields = np.add.reduceat(buffer == ord(delimiter), starts, dtype=np.int32) + 1
+    quoted = np.add.reduceat(buffer == ord('"'), starts, dtype=np.int32) > 0
+    if (fields[~quoted] != width).any():
+        return False
+    if not quoted.any():
+        return True
+    picked = np.flatnonzero(quoted)
+    texts = [data[starts[i]:(ends[i] if i < ends.shape[0] else len(data))].decode("utf-8") for i in picked]
+    records = list(csv.reader(texts, delimiter=delimiter))
+    if len(records) != picked.shape[0]:
+        return False
+    polars_rows = frame[picked.tolist()].fill_null("").rows()
+    return all(len(r) == width and tuple(r) == p for r, p in zip(records, polars_rows, strict=True))
