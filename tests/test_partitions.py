@@ -58,3 +58,20 @@ def test_work_files_are_removed_when_ingest_fails_midway(tmp_path: Path, dumps: 
     assert list((tmp_path / "home" / "work").iterdir()) == []
     assert list((tmp_path / "home" / "segments").iterdir()) == []
     services.close()
+
+
+def test_reference_normalizer_loads_the_same_breach(tmp_path: Path, dumps: dict[str, Any]) -> None:
+    """`--normalizer per-row` (libphonenumber on every row) and the fast path load byte-identical segments."""
+    fast = _services(tmp_path / "fast", 700)
+    reference = _services(tmp_path / "reference", 700)
+    report_fast = fast.ingest(dumps["csv"]["path"], IngestOptions(breach="Synth")).to_dict()
+    report_reference = reference.ingest(dumps["csv"]["path"],
+                                        IngestOptions(breach="Synth", normalizer="per-row")).to_dict()
+    for report in (report_fast, report_reference):
+        report.pop("seconds", None)
+        report.pop("rows_per_second", None)
+    assert report_reference == report_fast
+    assert (reference.catalog.get_breach("Synth").segment_checksum
+            == fast.catalog.get_breach("Synth").segment_checksum)
+    fast.close()
+    reference.close()

@@ -98,7 +98,7 @@ def test_interrupted_ingest_leaves_nothing(home: Path, tmp_path: Path, sig: int)
     proc = subprocess.Popen([sys.executable, "-m", "breachwatch.cli", "--home", str(home), "ingest", str(dump),
                              "--breach", "Killed"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     work = home / "work"
-    assert _wait_for(lambda: work.exists() and any(work.rglob("*.rec")), 60), "ingest never started"
+    assert _wait_for(lambda: work.exists() and any(work.rglob("*.run")), 60), "ingest never started"
     time.sleep(0.3)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)

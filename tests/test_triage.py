@@ -130,6 +130,9 @@ def test_bad_claims_are_refused_with_the_row() -> None:
     with pytest.raises(InputError, match=r"row 2.*'many' is not a whole number"):
         parse_claim("EG,5\nIT,many\n")
     assert parse_claim("EG,45000000\nit,1\n") == {"EG": 45000000, "IT": 1}
+    with pytest.raises(InputError, match="not readable as CSV"):
+        parse_claim("EG,5\nIT," + "9" * 200_000)  # longer than the csv module's field limit
+    assert parse_claim("EG,5\rIT,6\r\n") == {"EG": 5, "IT": 6}  # old Mac and Windows line ends
 
 
 def test_number_types_agree_with_libphonenumber(dumps: dict[str, Any]) -> None:

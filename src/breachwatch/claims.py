@@ -38,7 +38,16 @@ class ClaimRow:
 def parse_claim(text: str, source: str = "claim") -> dict[str, int]:
     """{region: claimed count} from CSV text with columns country,count (a header row is optional)."""
     claim: dict[str, int] = {}
-    for row_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    row_no = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(source, f"not readable as CSV: {exc}", row=reader.line_num) from None
+        row_no += 1
         if not row or not any(cell.strip() for cell in row):
             continue
         if len(row) < 2:

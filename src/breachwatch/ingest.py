@@ -23,6 +23,7 @@ from .models import Breach, CountryCount, IngestReport, RejectSample, mask_to_cl
 from .phone import REGIONS, SUPPORTED_REGIONS, prepare_automata
 from .readers import DumpLayout, RowBatch, read_batches, sniff_layout
 from .workers import (
+    NORMALIZERS,
     ChunkTask,
     DaskRunner,
     InlineRunner,
@@ -59,6 +60,8 @@ class IngestOptions:
     replace: bool = False
     #: Dask scheduler address (tcp://HOST:8786); default: the dask_scheduler setting, else local processes.
     scheduler: str | None = None
+    #: "fast" (vectorized) or "per-row" (libphonenumber on every row: the reference, for verification).
+    normalizer: str = "fast"
 
 
 def validate_options(options: IngestOptions) -> None:
@@ -66,6 +69,8 @@ def validate_options(options: IngestOptions) -> None:
     if not _NAME.match(options.breach):
         raise BreachwatchError(f"breach name {options.breach!r} must be 1-128 letters, digits, '.', '_' or "
                                "'-', starting with a letter or digit")
+    if options.normalizer not in NORMALIZERS:
+        raise BreachwatchError(f"normalizer {options.normalizer!r} must be one of {', '.join(NORMALIZERS)}")
     if options.default_region and options.default_region.upper() not in SUPPORTED_REGIONS:
         raise BreachwatchError(f"--default-region {options.default_region!r} is not a region libphonenumber "
                                "knows (use an ISO 3166 code such as EG, US, BE)")
@@ -116,11 +121,11 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
             else read_batches(layout, config.batch_rows))
         for number, piece in enumerate(pieces):
             if isinstance(piece, RawChunk):
-                yield ChunkTask(number, layout, piece, default_region, automata)
+                yield ChunkTask(number, layout, piece, default_region, automata, options.normalizer)
                 rows = report.rows
             else:
                 yield Partition(number, piece.phones, piece.hints, piece.masks, piece.rows, default_region,
-                                piece.malformed, automata)
+                                piece.malformed, automata, options.normalizer)
                 rows = report.rows + len(piece.phones) + len(piece.malformed)
             if progress is not None:
                 progress(rows, piece.bytes_read, total_bytes)

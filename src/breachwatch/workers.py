@@ -21,11 +21,14 @@ import numpy as np
 
 from .chunks import RawChunk, rows_of_chunk
 from .index import NumberHasher
-from .phone import Status, mask_raw, normalize_many, use_automata
+from .phone import NormalizedBatch, Status, mask_raw, normalize_many, normalize_many_rows, use_automata
 from .readers import DumpLayout
 from .spill import MergedBucket, merged_runs, write_run
 
 SAMPLES_PER_REASON = 3
+#: The normalizers an ingest can use: the vectorized fast path, and libphonenumber on every row (the reference).
+NORMALIZERS: dict[str, Callable[[list[str], list[str | None] | None, str | None], NormalizedBatch]] = {
+    "fast": normalize_many, "per-row": normalize_many_rows}
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Partition:
     malformed: list[tuple[int, str]] = field(default_factory=list)
     #: Cache file of the fast path's automata (phone.prepare_automata), loaded once per worker process.
     automata: str | None = None
+    #: "fast" or "per-row" (see NORMALIZERS).
+    normalizer: str = "fast"
 
 
 @dataclass
@@ -65,6 +70,7 @@ class ChunkTask:
     default_region: str | None
     #: Cache file of the fast path's automata (phone.prepare_automata), loaded once per worker process.
     automata: str | None = None
+    normalizer: str = "fast"
 
 
 def run_task(task: Partition | ChunkTask, hasher: NumberHasher, workdir: str) -> PartitionResult:
@@ -74,7 +80,7 @@ def run_task(task: Partition | ChunkTask, hasher: NumberHasher, workdir: str) ->
     if isinstance(task, ChunkTask):
         batch = rows_of_chunk(task.layout, task.chunk)
         task = Partition(task.number, batch.phones, batch.hints, batch.masks, batch.rows, task.default_region,
-                         batch.malformed, task.automata)
+                         batch.malformed, task.automata, task.normalizer)
     return run_partition(task, hasher, workdir)
 
 
@@ -83,7 +89,7 @@ def run_partition(part: Partition, hasher: NumberHasher, workdir: str) -> Partit
     result = PartitionResult(part.number, rows=len(part.phones) + len(part.malformed))
     for row, why in part.malformed:
         _reject(result, why.split(":", 1)[0], row, "")
-    norm = normalize_many(part.phones, part.hints, part.default_region)
+    norm = NORMALIZERS[part.normalizer](part.phones, part.hints, part.default_region)
     for i in sorted(norm.reasons):
         _reject(result, norm.reasons[i], int(part.rows[i]), part.phones[i])
     keep = norm.status != Status.REJECTED
@@ -210,14 +216,23 @@ def run_all(runner: Runner, tasks: Iterator[Partition | ChunkTask], hasher: Numb
     first error in file order is the one reported."""
     limit = in_flight or 2 * runner.workers
     pending: deque[Future] = deque()
+    iterator = iter(tasks)
     try:
-        for task in tasks:
+        while True:
+            try:
+                task = next(iterator)
+            except StopIteration:
+                break
+            except Exception:
+                while pending:  # a task before the unreadable part may hold an earlier error
+                    on_result(pending.popleft().result())
+                raise
             pending.append(runner.submit(run_task, task, hasher, str(workdir)))
             while len(pending) >= limit:
                 on_result(pending.popleft().result())
-    except BaseException:
         while pending:
             on_result(pending.popleft().result())
-        raise
-    while pending:
-        on_result(pending.popleft().result())
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()  # a reader stopped by an error closes its file now, not when collected

@@ -74,19 +74,23 @@ def _parse_date(value: str | None) -> dt.date | None:
 @click.option("--scheduler", default=None,
               help="Dask scheduler to run on (tcp://HOST:8786; default: BREACHWATCH_DASK_SCHEDULER, else local "
                    "processes). The data directory must be on storage the workers share.")
+@click.option("--normalizer", type=click.Choice(["fast", "per-row"]), default="fast", show_default=True,
+              help="fast: the vectorized path; per-row: libphonenumber on every row (the reference the fast path "
+                   "is tested against: same result, about 10x slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, breach_date: str | None,
            description: str, default_region: str | None, phone_column: str | None,
            country_column: str | None, encoding: str | None, fmt: str | None, replace: bool,
-           scheduler: str | None, as_json: bool) -> None:
+           scheduler: str | None, normalizer: str, as_json: bool) -> None:
     """Load a leaked dump (CSV/TSV/JSON lines/plain list, optionally .gz) as a breach."""
     services = services_of(ctx)
     with user_errors():
         options = IngestOptions(breach=breach_name, title=title, breach_date=_parse_date(breach_date),
                                 description=description, default_region=default_region,
                                 phone_column=phone_column, country_column=country_column,
-                                encoding=encoding, format=fmt, replace=replace, scheduler=scheduler)
+                                encoding=encoding, format=fmt, replace=replace, scheduler=scheduler,
+                                normalizer=normalizer)
         if as_json or not err.is_terminal:
             report = services.ingest(file, options)
         else:

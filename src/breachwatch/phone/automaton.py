@@ -231,10 +231,13 @@ def _valid_at(final: np.ndarray, slots: list[int], lengths: list[tuple[int, ...]
 
 def _region_block(region: RegionTable) -> _Block | None:
     """The automaton of one region's strip-and-prefix tests: general description (full match), a nonempty
-    match of a national prefix given as a regex, and an international prefix given as a regex (prefix match).
-    Labels: bit 0 general, bit 1 national-prefix regex, bit 2 international-prefix regex."""
+    match of a national prefix given as a regex, and an international prefix given as a regex (some prefix
+    matched so far; the digits so far match). Labels: bit 0 general, bit 1 national-prefix regex, bit 2
+    international-prefix regex matched a prefix, bit 3 the digits so far are an international prefix, bit 4
+    the digits so far are a national prefix (regex)."""
     components: list[_Component] = []
     slots = [-1, -1, -1]
+    idd_exact = npp_exact = -1
     try:
         if region.general is not None:
             slots[0] = len(components)
@@ -242,11 +245,16 @@ def _region_block(region: RegionTable) -> _Block | None:
         if region.npp is not None and (region.npp_transform or not region.npp_alternatives):
             slots[1] = len(components)
             components.append(_component(_inner(region.npp), sticky=True, nonempty=True))
+            npp_exact = len(components)
+            components.append(_component(_inner(region.npp)))
         if region.idd is not None and not region.idd_literal:
             slots[2] = len(components)
             components.append(_component(_inner(region.idd), sticky=True))
+            idd_exact = len(components)
+            components.append(_component(_inner(region.idd)))
     except interegular.patterns.Unsupported:
         return None
+    slots += [idd_exact, npp_exact]
     if not components:
         components.append(_component("0"))
     moves, vectors = _product(components)
@@ -336,6 +344,22 @@ class _Machines:
             self.labels = {name: np.concatenate(parts) for name, parts in labels.items()}
         self.start = start
 
+    def hits(self, keys: np.ndarray, values: np.ndarray, lengths: np.ndarray, label: str,
+             bit: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per digit string: how many of its prefixes (the empty one included) end in a state whose label has
+        `bit`, and the length of the longest such prefix (-1 if none)."""
+        state: np.ndarray = self.start[keys]
+        marks = self.labels[label]
+        hit = (marks[state] & bit) > 0
+        count = hit.astype(np.int64)
+        last = np.where(hit, 0, -1)
+        for k, digit in enumerate(digit_columns(values, lengths)):
+            state = self.table[state * 11 + digit]
+            hit = ((marks[state] & bit) > 0) & (k < lengths)
+            count += hit
+            last = np.where(hit, k + 1, last)
+        return count, last
+
     def run(self, keys: np.ndarray, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The final state of each digit string from its key's start state (keys must be built and known)."""
         state: np.ndarray = self.start[keys]
@@ -408,7 +432,7 @@ class Automata:
 
 AUTOMATA = Automata()
 #: Bump when the tables' layout or meaning changes: old cache files are then ignored.
-_CACHE_FORMAT = "1"
+_CACHE_FORMAT = "3"
 _LOADED: set[str] = set()
 
 

@@ -29,6 +29,7 @@ from .tables import (
 
 SLOW = 255  # status code of a row left to the per-row path
 SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
+BY_IDD = 252  # status code of a national reading that is the international reading of what follows the IDD
 _NO_REASON = -1
 _REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
 _MAX_TEXT = 200
@@ -128,13 +129,14 @@ def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.Laz
     return _candidates_frame(frame.lazy())
 
 
-def _national(digits: pl.Series, hints: pl.Series, offset: int) -> pl.LazyFrame:
+def _national(digits: pl.Series, hints: pl.Series, offset: int) -> tuple[pl.LazyFrame, pl.Series]:
     """Candidates (k, cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint,
-    up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading."""
-    frame = national_candidates(digits, hints, CLASSIFY, SAME_AS_MSISDN).with_columns(
+    up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading, and
+    BY_IDD where parse strips an international prefix (n is then what follows it). Also the n column."""
+    frame = national_candidates(digits, hints, CLASSIFY, SAME_AS_MSISDN, BY_IDD).with_columns(
         pl.int_range(offset, offset + digits.shape[0], dtype=pl.Int64).alias("k"),
         pl.lit(False).alias("ps"))
-    return _candidates_frame(frame.lazy())
+    return _candidates_frame(frame.lazy()), frame["n"]
 
 
 def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
@@ -254,8 +256,10 @@ def _decide(phones: list[str], hints: list[str | None] | None, default_region: s
     bare_hinted = (flags["bare"] & flags["hinted"])[sel]
     rows = sel[bare_hinted]
     parts = [_international(frame["intl"].gather(sel), (flags["plus"] & flags["hinted"])[sel], 0)]
+    national_n = pl.Series("n", [], dtype=pl.String)
     if rows.shape[0]:
-        parts.append(_national(frame["d"].gather(rows), frame["h"].gather(rows), sel.shape[0]))
+        national, national_n = _national(frame["d"].gather(rows), frame["h"].gather(rows), sel.shape[0])
+        parts.append(national)
     results = _classify_candidates(pl.concat(parts))
     keys = np.concatenate([sel, rows])
     both = _Part.from_frame(keys, results)
@@ -272,6 +276,12 @@ def _decide(phones: list[str], hints: list[str | None] | None, default_region: s
     if rows.shape[0]:
         msisdn = _subset(second, bare_hinted)
         first = _subset(both, np.arange(sel.shape[0], keys.shape[0]))
+        by_idd = np.flatnonzero(first.status == BY_IDD)
+        if by_idd.shape[0]:  # parse(digits, hint) strips the international prefix: read the rest as '+…'
+            read = _Part.from_frame(by_idd, _classify_candidates(
+                _international(national_n.gather(by_idd), np.zeros(by_idd.shape[0], dtype=bool), 0)))
+            first.status[by_idd], first.region[by_idd] = read.status, read.region
+            first.numbers[by_idd], first.reason[by_idd] = read.numbers, read.reason
         same = first.status == SAME_AS_MSISDN
         _store(out, _combine(first, msisdn))
         _store(out, _subset(msisdn, same))

@@ -22,7 +22,7 @@ _POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 _ALTERNATIVES = 3
 _LENGTH_CODES = MAX_NSN + 4
 _TOO_SHORT = REJECT_REASONS.index("too-short")
-_GENERAL, _NPP_REGEX, _IDD_REGEX = 1, 2, 4  # bits of the region automata's labels
+_GENERAL, _NPP_REGEX, _IDD_REGEX, _IDD_EXACT, _NPP_EXACT = 1, 2, 4, 8, 16  # region automata's label bits
 
 
 class _RegionInfo:
@@ -37,12 +37,12 @@ class _RegionInfo:
         self.code_digits = np.zeros(size, dtype=np.int64)
         self.main = np.zeros(size, dtype=np.int64)
         self.npp_mode = np.zeros(size, dtype=np.int64)  # 0 none, 1 literal alternatives, 2 regex
+        self.npp_transform = np.zeros(size, dtype=bool)
         self.alt_value = np.zeros((size, _ALTERNATIVES), dtype=np.uint64)
         self.alt_length = np.zeros((size, _ALTERNATIVES), dtype=np.int64)
         self.idd_mode = np.zeros(size, dtype=np.int64)  # 0 none, 1 literal, 2 regex
         self.idd_value = np.zeros(size, dtype=np.uint64)
         self.idd_length = np.zeros(size, dtype=np.int64)
-        self.idd_is_00 = np.zeros(size, dtype=bool)
         self.length_code = np.zeros((size, _LENGTH_CODES), dtype=np.int64)
 
     def ensure(self, regions: np.ndarray) -> None:
@@ -78,6 +78,7 @@ class _RegionInfo:
         self.main[index] = REGION_INDEX.get(country.main_region, index)
         if table.npp is not None and (table.npp_transform or not table.npp_alternatives):
             self.npp_mode[index] = 2
+            self.npp_transform[index] = table.npp_transform
         elif table.npp is not None:
             if len(table.npp_alternatives) > _ALTERNATIVES:
                 return
@@ -89,7 +90,6 @@ class _RegionInfo:
             self.idd_mode[index] = 1
             self.idd_value[index] = int(table.idd)
             self.idd_length[index] = len(table.idd)
-            self.idd_is_00[index] = table.idd == "00"
         elif table.idd is not None:
             self.idd_mode[index] = 2
         self.length_code[index] = table.lengths[:_LENGTH_CODES]
@@ -128,6 +128,13 @@ def _strip(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray,
     bits = _bits(regions, values, lengths)
     undecided = (info.npp_mode[regions] == 2) & ((bits & _NPP_REGEX) > 0)
     width = np.zeros(values.shape[0], dtype=np.int64)
+    # A national prefix given as a regex (no transform rule) that can match one way only: re.match takes it.
+    exact = np.flatnonzero(undecided & ~info.npp_transform[regions])
+    if exact.shape[0]:
+        count, last = AUTOMATA.regions.hits(regions[exact], values[exact], lengths[exact], "bits", _NPP_EXACT)
+        unique = (count == 1) & (last > 0)
+        width[exact[unique]] = last[unique]
+        undecided[exact[unique]] = False
     literal = info.npp_mode[regions] == 1
     for j in range(_ALTERNATIVES):
         alt_width = np.where(literal, info.alt_length[regions, j], 0)
@@ -144,18 +151,39 @@ def _strip(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray,
             np.where(keep, viable, rest_general), undecided)
 
 
+def _idd_width(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray, plain: np.ndarray,
+               bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the digits start with the region's international prefix, the prefix's width where only one width
+    can match (so `re.match` takes it), else 0)."""
+    info = _INFO
+    idd_mode = info.idd_mode[regions]
+    literal = np.where(idd_mode == 1, info.idd_length[regions], 0)
+    found = _starts(plain, lengths, info.idd_value[regions], literal)
+    width = np.where(found, literal, 0)
+    regex = np.flatnonzero((idd_mode == 2) & ((bits & _IDD_REGEX) > 0))
+    if regex.shape[0]:
+        count, last = AUTOMATA.regions.hits(regions[regex], values[regex], lengths[regex], "bits", _IDD_EXACT)
+        found[regex] = True
+        width[regex] = np.where((count == 1) & (last > 0), last, 0)
+    return found, width
+
+
 def _bulk(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray, classify_status: int,
-          same_status: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+          same_status: int, idd_status: int
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """classify.national_readings for rows a bulk read can decide: (code, national sentinel value, national
-    length, slow, pre-status, reason)."""
+    length, slow, pre-status, reason). Where parse strips an international prefix, the pre-status is
+    `same_status` when what follows is the MSISDN reading ('00'), else `idd_status` with the digits after
+    the prefix as the national value (to be read as an international number)."""
     info = _INFO
     plain = values - _POW10[lengths]
     bits = _bits(regions, values, lengths)
-    idd_mode = info.idd_mode[regions]
-    idd = _starts(plain, lengths, info.idd_value[regions], np.where(idd_mode == 1, info.idd_length[regions], 0))
-    third = (plain // _POW10[np.clip(lengths - 3, 0, None)]) % np.uint64(10)
-    same = idd & info.idd_is_00[regions] & (third != 0) & (lengths >= 5)
-    slow = (idd & ~same) | ((idd_mode == 2) & ((bits & _IDD_REGEX) > 0))
+    idd, width = _idd_width(regions, values, lengths, plain, bits)
+    after_idd = (plain // _POW10[np.clip(lengths - width - 1, 0, None)]) % np.uint64(10)
+    stripped = idd & (width > 0) & (after_idd != 0) & (lengths - width >= 3)
+    same = stripped & (width == 2) & (plain // _POW10[np.clip(lengths - 2, 0, None)] == 0)  # '00'
+    by_idd = stripped & ~same if idd_status != SLOW else np.zeros(values.shape[0], dtype=bool)
+    slow = idd & ~same & ~by_idd
     code = info.code[regions]
     digits = info.code_digits[regions]
     lead = _starts(plain, lengths, code.astype(np.uint64), digits)
@@ -183,13 +211,21 @@ def _bulk(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray, classify
     reason[early] = NO_REASON
     status[same] = same_status
     reason[same] = NO_REASON
+    if by_idd.any():
+        rest_values, rest_lengths = _tail(values, lengths, width)
+        national_values = np.where(by_idd, rest_values, national_values)
+        national_lengths = np.where(by_idd, rest_lengths, national_lengths)
+        undecided = undecided & ~by_idd
+        status[by_idd] = idd_status
+        reason[by_idd] = NO_REASON
     return code, national_values, national_lengths, undecided, status, reason
 
 
-def national_candidates(digits: pl.Series, hints: pl.Series, classify_status: int,
-                        same_status: int) -> pl.DataFrame:
+def national_candidates(digits: pl.Series, hints: pl.Series, classify_status: int, same_status: int,
+                        idd_status: int | None = None) -> pl.DataFrame:
     """(cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint, up to the
-    national-prefix strip: equal row by row to `classify.national_readings`."""
+    national-prefix strip: equal row by row to `classify.national_readings`, except that with `idd_status`
+    rows whose international prefix parse strips get that status and the digits after it as n."""
     n = digits.shape[0]
     regions = hints.replace_strict(REGION_INDEX, default=REGION_INDEX["ZZ"], return_dtype=pl.Int64).to_numpy()
     lengths = digits.str.len_bytes().fill_null(0).cast(pl.Int64).to_numpy()
@@ -199,7 +235,8 @@ def national_candidates(digits: pl.Series, hints: pl.Series, classify_status: in
     values = pl.select(pl.concat_str([pl.lit("1"), pl.lit(digits.gather(rows))])
                        .cast(pl.UInt64)).to_series().to_numpy()
     code, national_values, _, slow, status, reason = _bulk(
-        regions[rows], values, lengths[rows], classify_status, same_status)
+        regions[rows], values, lengths[rows], classify_status, same_status,
+        SLOW if idd_status is None else idd_status)
     texts = pl.select(pl.when(pl.lit(pl.Series(slow, dtype=pl.Boolean))).then(pl.lit(""))
                       .otherwise(pl.lit(pl.Series(national_values, dtype=pl.UInt64)).cast(pl.String).str.slice(1))
                       ).to_series()
