@@ -46,6 +46,45 @@ def _inner(anchored: str) -> str:
     return body[:-1] if body.endswith(")") else body
 
 
+def _top_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex (split on '|' outside groups and classes)."""
+    parts, depth, in_class, start = [], 0, False, 0
+    for i, ch in enumerate(pattern):
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _prefix_flag(pattern: str) -> list[_Component]:
+    """Components whose finals together say 'a nonempty prefix of the digits matches `pattern`' (re.match):
+    alternatives anchored at the end ('(X)$', as national prefixes of NANP territories are) must match the
+    whole digits, the others any nonempty prefix. A '$' anywhere else: every digit string is flagged."""
+    whole, prefix = [], []
+    for alternative in _top_alternatives(pattern):
+        if alternative.endswith("$") and "$" not in alternative[:-1]:
+            whole.append(alternative[:-1])
+        elif "$" in alternative:
+            return [_component(r"\d", sticky=True, nonempty=True)]
+        else:
+            prefix.append(alternative)
+    components = []
+    if prefix:
+        components.append(_component("|".join(f"(?:{p})" for p in prefix), sticky=True, nonempty=True))
+    if whole:
+        components.append(_component("|".join(f"(?:{p})" for p in whole)))
+    return components
+
+
 @dataclass(frozen=True)
 class _Component:
     """One pattern as a dense automaton over the 10 digits; the last state is the dead state."""
@@ -164,14 +203,15 @@ def _build_block(code: int) -> _Block | None:
     except interegular.patterns.Unsupported:
         return None
     main = country.main
-    prefix_slot = None
+    prefix_slots: list[int] = []
     if main.npp is not None:
-        prefix_slot = len(components)
         npp = main.npp if main.npp_literal else _inner(main.npp)
         try:
-            components.append(_component(npp, sticky=True, nonempty=True))
+            flag_parts = _prefix_flag(npp)
         except interegular.patterns.Unsupported:  # any leading digit may start a prefix: flag every candidate
-            components.append(_component(r"\d", sticky=True, nonempty=True))
+            flag_parts = [_component(r"\d", sticky=True, nonempty=True)]
+        prefix_slots = list(range(len(components), len(components) + len(flag_parts)))
+        components += flag_parts
     if not components:
         components.append(_component("0"))  # a region with no pattern: one dummy state machine
     moves, vectors = _product(components)
@@ -210,8 +250,10 @@ def _build_block(code: int) -> _Block | None:
         else:
             reason[~valid, length] = _LEN_REASON[code_at]
     pad = np.arange(states, dtype=np.int32)[:, None]
-    flag = final[:, prefix_slot] if prefix_slot is not None else np.zeros(states, dtype=bool)
-    national_prefix = np.full(states, prefix_slot is not None)
+    flag = np.zeros(states, dtype=bool)
+    for slot in prefix_slots:
+        flag |= final[:, slot]
+    national_prefix = np.full(states, main.npp is not None)
     return _Block(np.hstack([moves, pad]), {"status": status, "region": region, "reason": reason,
                                             "prefix_flag": flag, "national_prefix": national_prefix})
 
@@ -238,15 +280,18 @@ def _region_block(region: RegionTable) -> _Block | None:
     components: list[_Component] = []
     slots = [-1, -1, -1]
     idd_exact = npp_exact = -1
+    npp_flags: list[int] = []
     try:
         if region.general is not None:
             slots[0] = len(components)
             components.append(_component(_inner(region.general)))
         if region.npp is not None and (region.npp_transform or not region.npp_alternatives):
-            slots[1] = len(components)
-            components.append(_component(_inner(region.npp), sticky=True, nonempty=True))
-            npp_exact = len(components)
-            components.append(_component(_inner(region.npp)))
+            flag_parts = _prefix_flag(_inner(region.npp))
+            npp_flags = list(range(len(components), len(components) + len(flag_parts)))
+            components += flag_parts
+            if "$" not in region.npp:
+                npp_exact = len(components)
+                components.append(_component(_inner(region.npp)))
         if region.idd is not None and not region.idd_literal:
             slots[2] = len(components)
             components.append(_component(_inner(region.idd), sticky=True))
@@ -263,6 +308,8 @@ def _region_block(region: RegionTable) -> _Block | None:
     for bit, slot in enumerate(slots):
         if slot >= 0:
             bits |= (components[slot].finals[vectors[:, slot]].astype(np.uint8) << bit)
+    for slot in npp_flags:
+        bits |= (components[slot].finals[vectors[:, slot]].astype(np.uint8) << 1)
     pad = np.arange(states, dtype=np.int32)[:, None]
     return _Block(np.hstack([moves, pad]), {"bits": bits})
 
@@ -432,7 +479,7 @@ class Automata:
 
 AUTOMATA = Automata()
 #: Bump when the tables' layout or meaning changes: old cache files are then ignored.
-_CACHE_FORMAT = "3"
+_CACHE_FORMAT = "5"
 _LOADED: set[str] = set()
 
 

@@ -21,7 +21,7 @@ import polars as pl
 
 from .automaton import AUTOMATA
 from .classify import classify
-from .national import national_candidates
+from .national import national_candidates, strip_international
 from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, NormalizedBatch, normalize
 from .tables import (
     country_codes,
@@ -149,8 +149,18 @@ def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
     lengths = todo["n"].str.len_bytes().cast(pl.Int64).to_numpy()
     values = pl.select(pl.concat_str([pl.lit("1"), pl.lit(todo["n"])]).cast(pl.UInt64, strict=False)
                        .fill_null(0)).to_series().to_numpy()
-    st, rg, num, rs = AUTOMATA.decide(todo["cc"].to_numpy(), values, lengths, todo["ps"].to_numpy())
+    codes, pending = todo["cc"].to_numpy(), todo["ps"].to_numpy()
+    st, rg, num, rs = AUTOMATA.decide(codes, values, lengths, pending)
     st[late] = SLOW
+    to_strip = np.flatnonzero((st == SLOW) & ~late & pending)
+    if to_strip.shape[0]:  # a national prefix to strip first (as parse does after the country code)
+        stripped_values, stripped_lengths, done = strip_international(
+            codes[to_strip], values[to_strip], lengths[to_strip])
+        rows = to_strip[done]
+        after_strip = AUTOMATA.decide(codes[rows], stripped_values[done], stripped_lengths[done],
+                                      np.zeros(rows.shape[0], dtype=bool))
+        for column, decided_column in zip((st, rg, num, rs), after_strip, strict=True):
+            column[rows] = decided_column
     back = np.flatnonzero((st == SLOW) & ~late)
     if back.shape[0]:
         rows = todo[back]

@@ -97,6 +97,37 @@ class _RegionInfo:
 
 
 _INFO = _RegionInfo()
+_MAIN_OF_CODE = np.full(1000, -2, dtype=np.int64)  # -2: not looked up yet, -1: unknown code
+
+
+def _main_regions(codes: np.ndarray) -> np.ndarray:
+    """The region index of each country code's main region (-1 when unknown)."""
+    for code in np.unique(codes).tolist():
+        if _MAIN_OF_CODE[code] == -2:
+            country = country_table(int(code)) if 0 < code < 1000 else None
+            _MAIN_OF_CODE[code] = REGION_INDEX.get(country.main_region, -1) if country is not None else -1
+    found: np.ndarray = _MAIN_OF_CODE[codes]
+    return found
+
+
+def strip_international(codes: np.ndarray, values: np.ndarray,
+                        lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The national-prefix strip parse applies to the national part of an international number (with the
+    main region of its country code), in bulk: (sentinel value, length, decided); where not decided the
+    per-candidate classifier must strip."""
+    decided = np.zeros(codes.shape[0], dtype=bool)
+    out_values, out_lengths = values.copy(), lengths.copy()
+    codes = np.clip(codes, 0, 999)
+    main = _main_regions(codes)
+    known = main >= 0
+    _INFO.ensure(main[known])
+    rows = np.flatnonzero(known & (lengths <= MAX_DIGITS) & (lengths >= 1))
+    rows = rows[_INFO.ok[main[rows]]]
+    if rows.shape[0]:
+        stripped_values, stripped_lengths, _, undecided = _strip(main[rows], values[rows], lengths[rows], gated=True)
+        out_values[rows], out_lengths[rows] = stripped_values, stripped_lengths
+        decided[rows] = ~undecided
+    return out_values, out_lengths, decided
 
 
 def _starts(plain: np.ndarray, lengths: np.ndarray, value: np.ndarray, width: np.ndarray) -> np.ndarray:
