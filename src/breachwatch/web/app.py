@@ -103,7 +103,11 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.checker  # noqa: B018 - open the index before the first request
         ctx.breaches.get()
-        yield
+        try:
+            yield
+        finally:
+            if "guard" in services.__dict__:  # built on first use (a cached property)
+                services.guard.flush()  # buffered audit records reach their file on a clean stop
 
     app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
                     exception_handlers={Problem: handle_problem, HTTPException: _http_error,
