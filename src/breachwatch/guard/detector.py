@@ -213,8 +213,10 @@ class Detector:
                 state.contributors[entity] = state.contributors.get(entity, 0) + 1
         if state.hot_until > now:
             return True
-        clients = sum(1 for e in state.contributors if e[0] == "ip")
-        if count >= t.campaign_distinct and clients >= t.campaign_clients:
+        if count < t.campaign_distinct:
+            return False
+        clients = sum(1 for e in state.contributors if e[0] == "ip")  # up to 256: only for a well-swept block
+        if clients >= t.campaign_clients:
             state.hot_until = now + t.campaign_window
             targets = tuple(e for e, n in state.contributors.items() if n >= t.campaign_touches)
             for entity in targets:
