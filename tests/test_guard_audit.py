@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from breachwatch.guard.audit import AuditLog
 from breachwatch.guard.facade import Guard
@@ -100,4 +103,24 @@ def test_close_writes_everything_and_later_lines_are_written_at_once(tmp_path: P
     assert [r["found"] for r in _lines(tmp_path)] == list(range(10))
     audit.record_checks(who, [NUMBERS[0]], [99], "ok", MIDNIGHT + 50)  # after close: nothing may wait in memory
     assert [r["found"] for r in _lines(tmp_path)][-1] == 99
+    audit.close()
+
+
+def test_a_failed_timed_write_is_logged_and_the_thread_keeps_going(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "audit"
+    blocker.write_text("a file where the audit directory should be")
+    audit = AuditLog(blocker, b"\x07" * 32, flush_lines=1000, flush_seconds=0.02)
+    with caplog.at_level(logging.ERROR, logger="breachwatch.guard"):
+        audit.record_checks(client(RAW_KEY, RAW_IP), [NUMBERS[0]], [1], "ok", MIDNIGHT)
+        deadline = time.monotonic() + 10
+        while "could not be written" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "could not be written" in caplog.text
+        blocker.unlink()  # the disk is fine again: the next batch is written by the same thread
+        audit.record_checks(client(RAW_KEY, RAW_IP), [NUMBERS[1]], [0], "ok", MIDNIGHT + 1)
+        while not _lines(blocker) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert [r["found"] for r in _lines(blocker)] == [0]
+    assert all(n[1:] not in caplog.text for n in NUMBERS)
     audit.close()

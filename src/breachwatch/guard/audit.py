@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from .clients import ClientId
 
 AUDIT_NUMBER_PURPOSE = "audit-number"
 _DAY = 86400
+log = logging.getLogger("breachwatch.guard")
 
 
 class AuditLog:
@@ -57,8 +59,6 @@ class AuditLog:
     def record_checks(self, client: ClientId, numbers: Sequence[str], found: Sequence[int], decision: str,
                       now: float) -> None:
         """One line per answered number."""
-        if len(numbers) != len(found):
-            raise ValueError("one breach count per number")
         t = round(now, 3)
         key, ip, subnet = client.key, client.ip, client.subnet
         dumps = orjson.dumps
@@ -102,7 +102,10 @@ class AuditLog:
             self._wake.wait()
             self._wake.clear()
             self._closed.wait(self.flush_seconds)
-            self.flush()
+            try:
+                self.flush()
+            except OSError as exc:  # e.g. a full disk: say so, and keep flushing what comes next
+                log.error("audit log: a batch could not be written (%s: %s)", type(exc).__name__, exc)
 
     def flush(self) -> None:
         """Append every buffered line to its file now."""
