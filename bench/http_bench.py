@@ -2,19 +2,30 @@
 beside /healthz (the ceiling of the same server), with 1 and 2 workers, in one run, on 127.0.0.1.
 
     .venv/bin/python bench/http_bench.py [--rows 200000] [--seconds 8] [--connections 64] [--workers 1,2]
+    .venv/bin/python bench/http_bench.py --inprocess-only [--profile admin|check]
 
 Starts the real `breachwatch serve` in a subprocess over a generated catalog (bench/out/http-home), drives it
 with `wrk` (apt-get install wrk) or, without it, a Python asyncio/httpx load generator in another process,
 and prints a Markdown table with each endpoint's ratio to /healthz. The load generator shares the machine's
-cores with the server: numbers are a floor, not the server's capacity on its own."""
+cores with the server: numbers are a floor, not the server's capacity on its own.
+
+Before that it measures the in-process cost of each endpoint (the ASGI app called directly, no sockets) with the
+admin key and with a plain `check` key (audited and profiled by the enumeration detector; the bench sets the
+guard's actions to "alert" so a 90%-hit list is profiled but not blocked). `--inprocess-only` stops there;
+`--profile admin|check` adds a cProfile of the check endpoint's request path with that key."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import cProfile
+import io
 import json
+import logging
 import multiprocessing
 import os
+import pstats
 import random
 import re
 import shutil
@@ -42,8 +53,9 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def prepare(rows: int) -> tuple[Path, str, list[str]]:
-    """A home with one generated breach of `rows` rows, an API key, and a mix of leaked and clean numbers."""
+def prepare(rows: int) -> tuple[Path, dict[str, str], list[str]]:
+    """A home with one generated breach of `rows` rows, API keys ('admin' and a plain 'check' key), and a mix of
+    leaked and clean numbers."""
     home = OUT / f"http-home-{rows}"
     truth = OUT / f"http-truth-{rows}.json"
     if not (home / "catalog.sqlite3").exists() or not truth.exists():
@@ -54,16 +66,17 @@ def prepare(rows: int) -> tuple[Path, str, list[str]]:
                        check=True, env=_env(home), stdout=subprocess.DEVNULL)
         subprocess.run([*CLI, "ingest", str(dump), "--breach", "Bench", "--title", "Bench"], check=True,
                        env=_env(home), stdout=subprocess.DEVNULL)
-    out = subprocess.run([*CLI, "keys", "create", "--name", "bench", "--scope", "admin", "--json"], check=True,
-                         env=_env(home),
-                         capture_output=True, text=True).stdout
-    key = json.loads(out)["key"]
+    keys = {}
+    for scope in ("admin", "check"):
+        out = subprocess.run([*CLI, "keys", "create", "--name", f"bench-{scope}", "--scope", scope, "--json"],
+                             check=True, env=_env(home), capture_output=True, text=True).stdout
+        keys[scope] = json.loads(out)["key"]
     data = json.loads(truth.read_text())
     rng = random.Random(1)
     leaked = rng.sample(list(data["numbers"]), min(900, len(data["numbers"])))
     numbers = leaked + data["clean_numbers"][:100]
     rng.shuffle(numbers)
-    return home, key, numbers
+    return home, keys, numbers
 
 
 def free_port() -> int:
@@ -169,60 +182,108 @@ def run_python(port: int, paths: list[str], key: str, seconds: int, connections:
     return result
 
 
-def inprocess_costs(home: Path, key: str, numbers: list[str], rounds: int = 3) -> dict[str, float]:
-    """Microseconds per request through the ASGI app called directly (no sockets, no server), and of
-    Checker.check alone: where a check's time goes, free of load-generator noise. Best of `rounds`."""
+ENDPOINTS_INPROCESS = ("/healthz", "/api/v1/check/{number}", "/api/v3/breachedaccount/{number}")
+
+
+def inprocess_costs(home: Path, keys: dict[str, str], numbers: list[str], rounds: int = 5,
+                    profile: str | None = None) -> dict[tuple[str, str], float]:
+    """Microseconds per request through the ASGI app called directly (no sockets, no server), per (endpoint,
+    key scope), and of Checker.check alone: where a check's time goes, free of load-generator noise. Best of
+    `rounds`, in CPU time of this process (its background threads included), so other work on the machine adds
+    little. Every answer must be 200 (or 404 for a clean number on /api/v3): a 401 or 429 would measure an error path,
+    so it stops the benchmark. With `profile` ('admin' or 'check'), prints a cProfile of the check endpoint's
+    requests with that key."""
+    saved = dict(os.environ)  # restored at the end: the server runs that follow get the bench's own settings
     os.environ.update(_env(home))
+    from breachwatch.guard.policy import SIGNALS
+
+    # The plain key is profiled by the detector like any client; a 90%-hit list would get it blocked (then every
+    # answer is a cheap 429), so the signals only alert here: the detector's work is measured, not the block path.
+    os.environ["BREACHWATCH_GUARD_ACTIONS"] = ",".join(f"{signal}=alert" for signal in SIGNALS)
+    logging.getLogger("breachwatch.guard").setLevel(logging.ERROR)  # the alerts' log lines are not measured
     from breachwatch.services import Services
     from breachwatch.web import create_app
 
     services = Services()
     app = create_app(services)
-    headers = [(b"user-agent", b"bench"), (b"hibp-api-key", key.encode())]
+    statuses: collections.Counter[int] = collections.Counter()
 
-    async def call(path: str) -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses[message["status"]] += 1
+
+    async def call(path: str, headers: list[tuple[bytes, bytes]]) -> None:
         scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
                  "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "scheme": "http",
                  "http_version": "1.1", "root_path": "", "app": app}
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            pass
-
         await app(scope, receive, send)  # type: ignore[arg-type]
 
-    async def per_request(paths: list[str]) -> float:
+    def paths_of(endpoint: str) -> list[str]:
+        return [endpoint.replace("{number}", n) for n in numbers]
+
+    async def per_request(paths: list[str], headers: list[tuple[bytes, bytes]]) -> float:
         best = float("inf")
         for _ in range(rounds):
-            started = time.perf_counter()
+            statuses.clear()
+            started = time.process_time()
             for path in paths:
-                await call(path)
-            best = min(best, (time.perf_counter() - started) / len(paths) * 1e6)
+                await call(path, headers)
+            best = min(best, (time.process_time() - started) / len(paths) * 1e6)
+            unexpected = {s: n for s, n in statuses.items() if s not in (200, 404)}
+            if unexpected:
+                raise RuntimeError(f"unexpected answers {unexpected} on {paths[0]}")
         return best
 
-    async def run() -> dict[str, float]:
+    async def run() -> dict[tuple[str, str], float]:
+        out: dict[tuple[str, str], float] = {}
         async with app.router.lifespan_context(app):
             for n in numbers:  # warm libphonenumber's per-region patterns
                 services.checker.check(n)
-            out = {"/healthz": await per_request(["/healthz"] * len(numbers)),
-                   "/api/v1/check/{number}": await per_request([f"/api/v1/check/{n}" for n in numbers]),
-                   "/api/v3/breachedaccount/{number}":
-                       await per_request([f"/api/v3/breachedaccount/{n}" for n in numbers])}
+            for scope, key in keys.items():
+                headers = [(b"user-agent", b"bench"), (b"hibp-api-key", key.encode())]
+                for endpoint in ENDPOINTS_INPROCESS:
+                    out[endpoint, scope] = await per_request(paths_of(endpoint), headers)
             best = float("inf")
             for _ in range(rounds):
-                started = time.perf_counter()
+                started = time.process_time()
                 for n in numbers:
                     services.checker.check(n)
-                best = min(best, (time.perf_counter() - started) / len(numbers) * 1e6)
-            out["Checker.check (no HTTP)"] = best
-            return out
+                best = min(best, (time.process_time() - started) / len(numbers) * 1e6)
+            out["Checker.check (no HTTP)", "-"] = best
+            if profile is not None:
+                headers = [(b"user-agent", b"bench"), (b"hibp-api-key", keys[profile].encode())]
+                profiler = cProfile.Profile()
+                paths = paths_of("/api/v1/check/{number}")
+                profiler.enable()
+                for _ in range(rounds):
+                    for path in paths:
+                        await call(path, headers)
+                profiler.disable()
+                report = io.StringIO()
+                stats = pstats.Stats(profiler, stream=report)
+                stats.sort_stats("tottime").print_stats(30)
+                stats.sort_stats("cumulative").print_stats(45)
+                print(report.getvalue())
+        return out
 
     try:
         return asyncio.run(run())
     finally:
         services.close()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def print_inprocess(costs: dict[tuple[str, str], float]) -> None:
+    """The in-process table: µs per request per endpoint and key, and the request rate one core would allow."""
+    print("In-process cost per request (ASGI app called directly, CPU time, best of 5):\n")
+    print("| path | key | µs/request | requests/s on one core |\n|---|---|---:|---:|")
+    for (name, scope), micros in costs.items():
+        print(f"| `{name}` | {scope} | {micros:,.1f} | {1e6 / micros:,.0f} |")
+    print()
 
 
 def _has_granian() -> bool:
@@ -241,21 +302,21 @@ def main() -> None:
     parser.add_argument("--servers", default="uvicorn,granian" if _has_granian() else "uvicorn",
                         help="comma-separated: uvicorn, granian (default: both when granian is installed)")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--inprocess-only", action="store_true", help="measure in-process costs only (no server)")
+    parser.add_argument("--profile", choices=["admin", "check"], help="cProfile the check endpoint with this key")
     args = parser.parse_args()
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk") is not None)
     drive = run_wrk if use_wrk else run_python
-    home, key, numbers = prepare(args.rows)
+    home, keys, numbers = prepare(args.rows)
+    key = keys["admin"]
     endpoints = {
         "/healthz": ["/healthz"],
         "/api/v1/check/{number}": [f"/api/v1/check/{n.replace('+', '%2B')}" for n in numbers],
         "/api/v3/breachedaccount/{number}": [f"/api/v3/breachedaccount/{n.replace('+', '%2B')}" for n in numbers],
     }
-    costs = inprocess_costs(home, key, numbers)
-    print("In-process cost per request (ASGI app called directly, best of 3):\n")
-    print("| path | µs/request | requests/s on one core |\n|---|---:|---:|")
-    for name, micros in costs.items():
-        print(f"| `{name}` | {micros:,.1f} | {1e6 / micros:,.0f} |")
-    print()
+    print_inprocess(inprocess_costs(home, keys, numbers, profile=args.profile))
+    if args.inprocess_only:
+        return
     print(f"load generator: {'wrk -t2' if use_wrk else 'python asyncio/httpx (1 process)'}, "
           f"{args.connections} connections, {args.seconds} s per run, {args.rows:,}-row breach, "
           f"{len(numbers)} distinct numbers (90% leaked)\n")

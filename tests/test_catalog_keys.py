@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from breachwatch.catalog.keys import ApiKeyError, ApiKeyStore, api_keys
+from breachwatch.catalog.keys import ApiKeyError, ApiKeyStore, api_keys, well_formed
 from breachwatch.services import Services
 
 
@@ -42,3 +42,13 @@ def test_admin_holds_every_scope_and_bad_input_is_a_clear_error(services: Servic
         services.api_keys.create("  ")
     with pytest.raises(ApiKeyError, match="no API key"):
         services.api_keys.revoke("nope")
+
+
+@pytest.mark.parametrize(("presented", "expected"), [
+    ("bw_" + "a" * 17, True), ("bw_" + "a" * 16, False),        # 20 characters in all at least
+    ("bw_" + "Z9-_" * 31 + "x", True), ("bw_" + "a" * 126, False),  # 128 at most
+    ("bw_" + "a" * 30 + "\n", False), ("bw_" + "a" * 30 + "é", False), ("bw_" + "a" * 30 + "٣", False),
+    ("bw_" + "a" * 30 + "=", False), ("BW_" + "a" * 30, False), ("xbw_" + "a" * 30, False),
+])
+def test_key_shape_is_checked_before_hashing(presented: str, expected: bool) -> None:
+    assert well_formed(presented) is expected

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from breachwatch.guard.audit import AuditLog
 from breachwatch.guard.facade import Guard
@@ -54,3 +59,68 @@ def test_rotates_by_size_and_by_day_and_only_appends(tmp_path: Path) -> None:
     again.record_checks(who, [NUMBERS[0]], [1], "ok", MIDNIGHT + 200)
     again.close()
     assert sum(len(p.read_text().splitlines()) for p in tmp_path.iterdir()) == 31
+
+
+def _lines(directory: Path) -> list[dict[str, Any]]:
+    if not directory.exists():
+        return []
+    records = [json.loads(line) for p in directory.iterdir() for line in p.read_text().splitlines()]
+    return sorted(records, key=lambda r: float(r["t"]))
+
+
+def test_lines_are_appended_in_batches_of_flush_lines(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path, b"\x07" * 32, flush_lines=3, flush_seconds=3600)
+    who = client(RAW_KEY, RAW_IP)
+    audit.record_checks(who, NUMBERS[:2], [1, 0], "ok", MIDNIGHT + 10)
+    assert _lines(tmp_path) == []  # buffered: two lines wait for a third
+    audit.record_denied(who, 5, "check", "denied:limit:key", MIDNIGHT + 11)
+    records = _lines(tmp_path)
+    assert [r.get("found", r.get("numbers")) for r in records] == [1, 0, 5]
+    audit.close()
+
+
+def test_buffered_lines_reach_the_file_after_flush_seconds(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path, b"\x07" * 32, flush_lines=1000, flush_seconds=0.05)
+    audit.record_checks(client(None, RAW_IP), [NUMBERS[0]], [2], "ok", MIDNIGHT + 10)
+    deadline = time.monotonic() + 10
+    while not _lines(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r["found"] for r in _lines(tmp_path)] == [2]
+    audit.record_checks(client(None, RAW_IP), [NUMBERS[1]], [0], "ok", MIDNIGHT + 20)  # the thread wakes again
+    while len(_lines(tmp_path)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r["found"] for r in _lines(tmp_path)] == [2, 0]
+    audit.close()
+
+
+def test_close_writes_everything_and_later_lines_are_written_at_once(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path, b"\x07" * 32, flush_lines=1000, flush_seconds=3600)
+    who = client(RAW_KEY, RAW_IP)
+    for i in range(10):
+        audit.record_checks(who, [NUMBERS[i % 3]], [i], "ok", MIDNIGHT + i)
+    assert _lines(tmp_path) == []
+    audit.close()
+    assert [r["found"] for r in _lines(tmp_path)] == list(range(10))
+    audit.record_checks(who, [NUMBERS[0]], [99], "ok", MIDNIGHT + 50)  # after close: nothing may wait in memory
+    assert [r["found"] for r in _lines(tmp_path)][-1] == 99
+    audit.close()
+
+
+def test_a_failed_timed_write_is_logged_and_the_thread_keeps_going(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "audit"
+    blocker.write_text("a file where the audit directory should be")
+    audit = AuditLog(blocker, b"\x07" * 32, flush_lines=1000, flush_seconds=0.02)
+    with caplog.at_level(logging.ERROR, logger="breachwatch.guard"):
+        audit.record_checks(client(RAW_KEY, RAW_IP), [NUMBERS[0]], [1], "ok", MIDNIGHT)
+        deadline = time.monotonic() + 10
+        while "could not be written" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "could not be written" in caplog.text
+        blocker.unlink()  # the disk is fine again: the next batch is written by the same thread
+        audit.record_checks(client(RAW_KEY, RAW_IP), [NUMBERS[1]], [0], "ok", MIDNIGHT + 1)
+        while not _lines(blocker) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert [r["found"] for r in _lines(blocker)] == [0]
+    assert all(n[1:] not in caplog.text for n in NUMBERS)
+    audit.close()

@@ -3,32 +3,35 @@ after it is caught, a person checking a few numbers is not, and the audit log ho
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from breachwatch.services import Services
 from http_support import build_home, serve_in_thread
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
+def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Services]]:
     services, truth = build_home(tmp_path)
     scraper_key, _ = services.api_keys.create("scraper", ["check"])
     person_key, _ = services.api_keys.create("person", ["check"])
     base_url, server, thread = serve_in_thread(services)
     try:
         yield base_url, {"scraper": scraper_key, "person": person_key, "leaked": next(iter(truth["numbers"]))}, \
-            services.config.home
+            services
     finally:
         server.should_exit = True
         thread.join(10)
         services.close()
 
 
-def test_sequential_sweep_is_stopped_and_a_person_is_not(server: tuple[str, dict[str, str], Path]) -> None:
-    base_url, keys, home = server
+def test_sequential_sweep_is_stopped_and_a_person_is_not(server: tuple[str, dict[str, str], Services]) -> None:
+    base_url, keys, services = server
     statuses: list[int] = []
     with httpx.Client(base_url=base_url, timeout=10, headers={"user-agent": "sweeper"}) as http:
         # A person checking their own number a few times is answered.
@@ -52,7 +55,35 @@ def test_sequential_sweep_is_stopped_and_a_person_is_not(server: tuple[str, dict
         # Another client on the same machine is a different key: checking its own number still works.
         r = http.get(f"/api/v1/check/{keys['leaked']}", headers={"hibp-api-key": keys["person"]})
         print("PERSON", r.status_code, r.text[:200])
-    audit = "".join(p.read_text() for p in (home / "audit").rglob("*") if p.is_file())
+    services.guard.flush()  # the audit log is written in batches; a flush (or a clean stop) writes the rest
+    audit = "".join(p.read_text() for p in (services.config.home / "audit").rglob("*") if p.is_file())
     assert audit, "no audit records were written"
     for secret in (keys["scraper"], keys["person"], "127.0.0.1", keys["leaked"].lstrip("+"), "201001200000"):
         assert secret not in audit
+
+
+def _audit_records(home: Path) -> list[dict[str, Any]]:
+    files = (home / "audit").glob("*.jsonl") if (home / "audit").exists() else []
+    return [json.loads(line) for p in files for line in p.read_text().splitlines()]
+
+
+def test_a_clean_stop_writes_the_buffered_audit_records(tmp_path: Path) -> None:
+    services, truth = build_home(tmp_path)
+    key, _ = services.api_keys.create("person", ["check"])
+    audit = services.guard.audit
+    assert audit is not None
+    audit.flush_seconds = 3600.0  # only the server's stop can write these records
+    leaked = next(iter(truth["numbers"]))
+    base_url, server, thread = serve_in_thread(services)
+    try:
+        with httpx.Client(base_url=base_url, timeout=10, headers={"user-agent": "t", "hibp-api-key": key}) as http:
+            for _ in range(3):
+                assert http.get(f"/api/v1/check/{leaked}").status_code == 200
+        assert _audit_records(services.config.home) == []  # still buffered
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    records = _audit_records(services.config.home)
+    assert [r["number"] for r in records] == [audit.number_hash(leaked)] * 3
+    assert all(r["found"] >= 1 and r["decision"] == "ok" for r in records)
+    services.close()

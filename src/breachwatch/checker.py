@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -107,8 +108,24 @@ def _answer(raw: str, e164: str, status: Status, found: dict[str, int], breaches
     """The result for a readable number: its breaches (oldest first), per-number data classes and advice."""
     if not found:
         return CheckResult(raw, e164, _STATUS_TEXT[status], [], [])
-    hits = [BreachHit(breaches[name], mask_to_classes(mask))
-            for name, mask in sorted(found.items(), key=lambda kv: (breaches[kv[0]].breach_date is None,
-                                                                     breaches[kv[0]].breach_date, kv[0]))]
-    leaked = {cls for hit in hits for cls in hit.data_classes}
-    return CheckResult(raw, e164, _STATUS_TEXT[status], hits, advice_for(leaked))
+    if len(found) == 1:
+        ((name, mask),) = found.items()
+        classes = _classes(mask)
+        hits = [BreachHit(breaches[name], list(classes))]
+        leaked = frozenset(classes)
+    else:
+        hits = [BreachHit(breaches[name], list(_classes(mask)))
+                for name, mask in sorted(found.items(), key=lambda kv: (breaches[kv[0]].breach_date is None,
+                                                                         breaches[kv[0]].breach_date, kv[0]))]
+        leaked = frozenset(cls for hit in hits for cls in hit.data_classes)
+    return CheckResult(raw, e164, _STATUS_TEXT[status], hits, list(_advice(leaked)))
+
+
+@lru_cache(maxsize=1 << 16)  # one entry per data-class mask (16 bits)
+def _classes(mask: int) -> tuple[str, ...]:
+    return tuple(mask_to_classes(mask))
+
+
+@lru_cache(maxsize=4096)
+def _advice(leaked: frozenset[str]) -> tuple[str, ...]:
+    return tuple(advice_for(leaked))

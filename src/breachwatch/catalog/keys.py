@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -23,7 +24,8 @@ from .tables import metadata
 
 SCOPES: tuple[str, ...] = ("check", "private-check", "admin")
 KEY_PREFIX = "bw_"
-_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# The prefix, then 17 to 125 URL-safe base64 characters (20 to 128 in all).
+_KEY_SHAPE = re.compile(f"{re.escape(KEY_PREFIX)}[A-Za-z0-9_-]{{{20 - len(KEY_PREFIX)},{128 - len(KEY_PREFIX)}}}")
 
 api_keys = Table(
     "api_keys", metadata,
@@ -62,8 +64,7 @@ class ApiKey:
 
 def well_formed(presented: str) -> bool:
     """True when a string has the shape of a breachwatch API key (checked before hashing)."""
-    return (presented.startswith(KEY_PREFIX) and 20 <= len(presented) <= 128
-            and set(presented[len(KEY_PREFIX):]) <= _KEY_CHARS)
+    return _KEY_SHAPE.fullmatch(presented) is not None
 
 
 class ApiKeyStore:
@@ -73,6 +74,7 @@ class ApiKeyStore:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._catalog = catalog
         self._hash_key = hash_key
+        self._hmac = hmac.new(hash_key, digestmod=hashlib.sha256)  # keyed once; each hash works on a copy
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -80,7 +82,9 @@ class ApiKeyStore:
         self._loaded_at = -1e18
 
     def _hash(self, presented: str) -> str:
-        return hmac.new(self._hash_key, presented.encode(), hashlib.sha256).hexdigest()
+        mac = self._hmac.copy()
+        mac.update(presented.encode())
+        return mac.hexdigest()
 
     def create(self, name: str, scopes: Iterable[str] = ("check",)) -> tuple[str, ApiKey]:
         """Make a new key; returns (the key, to show once, and its stored record)."""

@@ -63,6 +63,10 @@ class LimiterBackend(Protocol):
         ...
 
 
+_OK = TakeResult(True, 0, "ok")
+_THROTTLED = TakeResult(True, 0, "throttled")
+
+
 def wait_seconds(seconds: float) -> int:
     """A Retry-After value: whole seconds, at least 1."""
     return max(1, math.ceil(seconds - 1e-9))
@@ -81,31 +85,45 @@ class MemoryBackend:
         """See LimiterBackend.take."""
         now = request.now
         with self._lock:
-            blocked = max((self._flags.get(f, 0.0) for f in request.block_flags), default=0.0)
-            if blocked > now:
-                return TakeResult(False, wait_seconds(blocked - now), "blocked")
-            throttled = any(self._flags.get(f, 0.0) > now for f in request.throttle_flags)
+            flags, buckets = self._flags, self._buckets
+            throttled = False
+            if flags:
+                blocked = 0.0
+                for flag in request.block_flags:
+                    until = flags.get(flag, 0.0)
+                    if until > blocked:
+                        blocked = until
+                if blocked > now:
+                    return TakeResult(False, wait_seconds(blocked - now), "blocked")
+                throttled = any(flags.get(f, 0.0) > now for f in request.throttle_flags)
             cost = request.cost * (request.throttle_factor if throttled else 1)
             levels = []
-            wait, reason = 0.0, "ok"
+            wait, refuser = 0.0, ""
             for bucket in request.buckets:
                 limit = bucket.limit
-                if cost > limit.capacity:
+                capacity = limit.capacity
+                if cost > capacity:
                     return TakeResult(False, wait_seconds(limit.period), f"too-large:{_scope(bucket.name)}")
-                tokens, last, _ = self._buckets.get(bucket.name, (float(limit.capacity), now, 0.0))
-                tokens = min(float(limit.capacity), tokens + max(0.0, now - last) * limit.rate)
+                state = buckets.get(bucket.name)
+                if state is None:
+                    tokens = float(capacity)
+                else:
+                    elapsed = now - state[1]
+                    tokens = state[0] + elapsed * limit.rate if elapsed > 0.0 else state[0]
+                    if tokens > capacity:
+                        tokens = float(capacity)
                 levels.append(tokens)
                 if tokens < cost:
                     need = (cost - tokens) / limit.rate
                     if need > wait:
-                        wait, reason = need, f"limit:{_scope(bucket.name)}"
-            if reason != "ok":
-                return TakeResult(False, wait_seconds(wait), reason)
+                        wait, refuser = need, bucket.name
+            if refuser:
+                return TakeResult(False, wait_seconds(wait), f"limit:{_scope(refuser)}")
             for bucket, tokens in zip(request.buckets, levels, strict=True):
-                self._buckets[bucket.name] = (tokens - cost, now, bucket.limit.period)
-            if len(self._buckets) > self._max:
+                buckets[bucket.name] = (tokens - cost, now, bucket.limit.period)
+            if len(buckets) > self._max:
                 self._prune(now)
-            return TakeResult(True, 0, "throttled" if throttled else "ok")
+            return _THROTTLED if throttled else _OK
 
     def _prune(self, now: float) -> None:
         # A bucket untouched for a whole period is full again: forgetting it changes nothing.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..secretkey import derive_key
 
@@ -19,6 +19,11 @@ class ClientId:
     key: str | None
     ip: str
     subnet: str
+    _entities: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        found = (("ip", self.ip), ("subnet", self.subnet))
+        object.__setattr__(self, "_entities", found if self.key is None else (("key", self.key), *found))
 
     @property
     def anonymous(self) -> bool:
@@ -27,10 +32,7 @@ class ClientId:
 
     def entities(self) -> tuple[tuple[str, str], ...]:
         """(scope, hash) of every entity this client counts against: key (if any), IP, subnet."""
-        found = [("ip", self.ip), ("subnet", self.subnet)]
-        if self.key is not None:
-            found.insert(0, ("key", self.key))
-        return tuple(found)
+        return self._entities
 
 
 def subnet_of(ip: str) -> str:

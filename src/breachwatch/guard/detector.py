@@ -61,6 +61,12 @@ class _BlockState:
     hot_until: float = 0.0
 
 
+def _due(state: _EntityState, signal: str, now: float, cooldown: float) -> bool:
+    """True when `signal` may alert on this entity now (it has not within the cooldown)."""
+    last = state.alerted.get(signal)
+    return last is None or now - last >= cooldown
+
+
 @cache
 def _country_codes() -> frozenset[str]:
     return frozenset(str(country_code_for_region(r)) for r in SUPPORTED_REGIONS)
@@ -89,23 +95,27 @@ class Detector:
         """Feed one answered request (E.164 numbers and, when known, how many breaches each was found in)."""
         alerts: list[Alert] = []
         entities = client.entities()
-        states = [(e, self._entities.get_or_create(e, _EntityState)) for e in entities]
+        get_state = self._entities.get_or_create
+        states = [(e, get_state(e, _EntityState)) for e in entities]
         for entity, state in states:
             self._timing(entity, state, len(numbers), now, alerts)
         contributors = tuple(e for e in entities if e[0] != "subnet")
         min_checks = self.t.anon_ratio_min_checks if client.anonymous else self.t.ratio_min_checks
+        campaign_touches = self.t.campaign_touches
         for i, e164 in enumerate(numbers):
             digits = e164.lstrip("+")
             if len(digits) < 7 or not digits.isdigit():
                 continue
             hit = None if found is None else found[i] > 0
+            # Worked out once per number, not once per entity.
             block, low = digits[:-3], int(digits[-3:])
+            cc, ten_thousands = country_code_of(digits), int(digits[:-4])
             hot = self._campaign(block, low, e164, contributors, now, alerts)
             for entity, state in states:
-                self._number(entity, state, digits, block, low, hit, e164, now, alerts, min_checks)
+                self._number(entity, state, block, low, cc, ten_thousands, hit, e164, now, alerts, min_checks)
                 if hot and entity[0] != "subnet":
                     state.hot_touches += 1
-                    if state.hot_touches >= self.t.campaign_touches:
+                    if state.hot_touches >= campaign_touches and _due(state, "campaign", now, self.cooldown):
                         self._fire(entity, state, "campaign", now, alerts, e164,
                                    f"{state.hot_touches} numbers checked in blocks a campaign is sweeping")
         return alerts
@@ -119,8 +129,8 @@ class Detector:
 
     def _fire(self, entity: Entity, state: _EntityState, signal: str, now: float, alerts: list[Alert],
               e164: str, evidence: str) -> None:
-        last = state.alerted.get(signal)
-        if last is not None and now - last < self.cooldown:
+        # Callers test _due first, so the evidence text (and a masked number) is only made for an alert.
+        if not _due(state, signal, now, self.cooldown):
             return
         state.alerted[signal] = now
         samples = (mask_e164(e164),) if e164 else ()
@@ -129,7 +139,7 @@ class Detector:
     def _timing(self, entity: Entity, state: _EntityState, count: int, now: float, alerts: list[Alert]) -> None:
         t = self.t
         per_minute = state.rate.add(count, now, t.rate_window) / t.rate_window * 60
-        if per_minute > t.rate_per_minute:
+        if per_minute > t.rate_per_minute and _due(state, "rate", now, self.cooldown):
             self._fire(entity, state, "rate", now, alerts, "",
                        f"{per_minute:,.0f} numbers/minute over the last {t.rate_window:.0f}s "
                        f"(threshold {t.rate_per_minute:,.0f})")
@@ -143,33 +153,33 @@ class Detector:
             state.gaps += 1
             if state.gaps >= t.regular_min_gaps and state.gap_mean > 0:
                 cv = math.sqrt(state.gap_var) / state.gap_mean
-                if cv < t.regular_cv:
+                if cv < t.regular_cv and _due(state, "regularity", now, self.cooldown):
                     self._fire(entity, state, "regularity", now, alerts, "",
                                f"{state.gaps} requests about every {state.gap_mean:.1f}s, "
                                f"coefficient of variation {cv:.3f} (threshold {t.regular_cv})")
         state.last_request = now
 
-    def _number(self, entity: Entity, state: _EntityState, digits: str, block: str, low: int, hit: bool | None,
-                e164: str, now: float, alerts: list[Alert], min_checks: int) -> None:
+    def _number(self, entity: Entity, state: _EntityState, block: str, low: int, cc: int, ten_thousands: int,
+                hit: bool | None, e164: str, now: float, alerts: list[Alert], min_checks: int) -> None:
         t = self.t
+        cooldown = self.cooldown
         distinct = state.blocks.get(block)
         if distinct is None:
             if len(state.blocks) >= _MAX_BLOCKS_PER_ENTITY:
                 del state.blocks[next(iter(state.blocks))]  # the oldest block this entity touched
             distinct = state.blocks[block] = Distinct(now)
         count = distinct.add(low, now, t.sweep_window)
-        if count >= t.sweep_distinct:
+        if count >= t.sweep_distinct and _due(state, "sweep", now, cooldown):
             self._fire(entity, state, "sweep", now, alerts, e164,
                        f"{count} distinct numbers in the 1,000-number block of {mask_e164(e164)} "
                        f"within {t.sweep_window / 3600:.0f}h")
-        cc = country_code_of(digits)
         counter = state.countries.get(cc)
         if counter is None:
             if len(state.countries) >= _MAX_COUNTRIES_PER_ENTITY:
                 del state.countries[next(iter(state.countries))]
             counter = state.countries[cc] = LinearCounter(now)
-        covered = counter.add(int(digits[:-4]), now, t.coverage_window)
-        if covered >= t.coverage_blocks:
+        covered = counter.add(ten_thousands, now, t.coverage_window)
+        if covered >= t.coverage_blocks and _due(state, "coverage", now, cooldown):
             self._fire(entity, state, "coverage", now, alerts, e164,
                        f"about {covered:,.0f} distinct 10,000-number blocks of +{cc} "
                        f"within {t.coverage_window / 86400:.0f}d")
@@ -181,10 +191,11 @@ class Detector:
             return
         share = hits / checks
         if 1 - share > t.miss_ratio:
-            self._fire(entity, state, "miss-ratio", now, alerts, e164,
-                       f"{1 - share:.0%} of about {checks:,.0f} recent checks were misses "
-                       f"(threshold {t.miss_ratio:.0%})")
-        elif share > t.hit_ratio:
+            if _due(state, "miss-ratio", now, cooldown):
+                self._fire(entity, state, "miss-ratio", now, alerts, e164,
+                           f"{1 - share:.0%} of about {checks:,.0f} recent checks were misses "
+                           f"(threshold {t.miss_ratio:.0%})")
+        elif share > t.hit_ratio and _due(state, "hit-ratio", now, cooldown):
             self._fire(entity, state, "hit-ratio", now, alerts, e164,
                        f"{share:.0%} of about {checks:,.0f} recent checks were hits, as when verifying a leaked "
                        f"list (threshold {t.hit_ratio:.0%})")
@@ -202,8 +213,10 @@ class Detector:
                 state.contributors[entity] = state.contributors.get(entity, 0) + 1
         if state.hot_until > now:
             return True
-        clients = sum(1 for e in state.contributors if e[0] == "ip")
-        if count >= t.campaign_distinct and clients >= t.campaign_clients:
+        if count < t.campaign_distinct:
+            return False
+        clients = sum(1 for e in state.contributors if e[0] == "ip")  # up to 256: only for a well-swept block
+        if clients >= t.campaign_clients:
             state.hot_until = now + t.campaign_window
             targets = tuple(e for e, n in state.contributors.items() if n >= t.campaign_touches)
             for entity in targets:

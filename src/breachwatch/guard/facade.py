@@ -18,6 +18,7 @@ from .detector import Alert, Detector
 from .policy import KINDS, Policy
 
 log = logging.getLogger("breachwatch.guard")
+_PLAN_CACHE_SIZE = 65_536  # clients whose buckets and flags are remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,9 @@ class Decision:
     allowed: bool
     retry_after: int
     reason: str
+
+
+_ADMITTED = Decision(True, 0, "ok")
 
 
 class AlertSink(Protocol):
@@ -60,6 +64,8 @@ class Guard:
         self.sink: AlertSink = sink or LogSink()
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._plans: dict[ClientId, tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        self._plans_policy = self.policy
 
     # ------------------------------------------------------------------------------------------ admit
 
@@ -68,29 +74,43 @@ class Guard:
         if kind not in KINDS:
             raise BreachwatchError(f"unknown request kind {kind!r} (one of {', '.join(KINDS)})")
         if numbers <= 0:
-            return Decision(True, 0, "ok")
-        request = TakeRequest(
-            buckets=self.buckets(client), cost=numbers, now=now,
-            block_flags=tuple(self._flag("block", e) for e in client.entities()),
-            throttle_flags=tuple(self._flag("throttle", e) for e in client.entities()),
-            throttle_factor=self.policy.throttle_factor,
-        )
+            return _ADMITTED
+        buckets, block_flags, throttle_flags = self._plan(client)
+        request = TakeRequest(buckets, numbers, now, block_flags, throttle_flags, self.policy.throttle_factor)
         try:
             result = self.backend.take(request)
-            decision = Decision(result.allowed, result.retry_after, result.reason)
+            decision = _ADMITTED if result.allowed and result.reason == "ok" else \
+                Decision(result.allowed, result.retry_after, result.reason)
         except BackendUnavailable:
             opened = self.policy.fails_open(client.anonymous)
             self._count("guard_backend_errors_total", f"guard_fail_{'open' if opened else 'closed'}_total")
             decision = Decision(opened, 0 if opened else 5, "backend-down")
         if decision.allowed:
-            self._count("guard_admitted_requests_total")
             with self._lock:
-                self._counts["guard_admitted_numbers_total"] += numbers
+                counts = self._counts
+                counts["guard_admitted_requests_total"] += 1
+                counts["guard_admitted_numbers_total"] += numbers
         else:
             self._count("guard_denied_requests_total", f"guard_denied_total:{decision.reason.split(':')[0]}")
             if self.audit is not None:
                 self.audit.record_denied(client, numbers, kind, f"denied:{decision.reason}", now)
         return decision
+
+    def _plan(self, client: ClientId) -> tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]:
+        """A client's buckets, block flags and throttle flags, remembered for recent clients (under the current
+        policy): building them takes a dozen string formats and objects a request."""
+        plans = self._plans
+        if self._plans_policy is not self.policy:
+            plans.clear()
+            self._plans_policy = self.policy
+        plan = plans.get(client)
+        if plan is None:
+            if len(plans) >= _PLAN_CACHE_SIZE:
+                plans.clear()
+            entities = client.entities()
+            plan = plans[client] = (self.buckets(client), tuple(self._flag("block", e) for e in entities),
+                                    tuple(self._flag("throttle", e) for e in entities))
+        return plan
 
     def buckets(self, client: ClientId) -> tuple[Bucket, ...]:
         """Every bucket a request from `client` is charged to."""
@@ -159,6 +179,11 @@ class Guard:
         for name, value in self.detector.stats().items():
             counts[f"guard_detector_{name}"] = value
         return counts
+
+    def flush(self) -> None:
+        """Write the audit records still buffered."""
+        if self.audit is not None:
+            self.audit.flush()
 
     def close(self) -> None:
         """Release the backend and the audit file."""

@@ -23,6 +23,9 @@ class Decision:
     retry_after: int = 0
 
 
+_ALLOWED = Decision(True, 0)
+
+
 class RateLimiter(Protocol):
     """Anything that can charge `cost` units to a bucket and say whether that is allowed now."""
 
@@ -69,7 +72,7 @@ class TokenBucketLimiter:
                 self._buckets[bucket_key] = (tokens - cost, now)
                 if len(self._buckets) > self._max_buckets:
                     self._prune(now)
-                return Decision(True, 0)
+                return _ALLOWED
             self._buckets[bucket_key] = (tokens, now)
         if policy.rate <= 0 or cost > policy.burst:
             # Never satisfiable as asked: say "wait a full refill" rather than loop forever.

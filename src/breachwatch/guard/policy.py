@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 from ..config import Config
@@ -26,7 +27,7 @@ class Limit:
     capacity: int
     period: float
 
-    @property
+    @cached_property
     def rate(self) -> float:
         """Refill rate in units per second."""
         return self.capacity / self.period

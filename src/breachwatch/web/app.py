@@ -33,7 +33,7 @@ from .problems import Problem, handle_problem, problem_response, route_template
 
 #: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
 #: (private_api predates the convention: its routes take an `authorize(request, cost)` callback, wired below.)
-ROUTE_MODULES: list[str] = ["hibp_api", "check_api", "pages"]
+ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages"]
 
 log = logging.getLogger("breachwatch.web")
 
@@ -86,14 +86,14 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
     """The breachwatch web app over `services` (the limiter defaults to services.rate_limiter)."""
     metrics = Metrics()
     ctx = AppContext(services, limiter if limiter is not None else services.rate_limiter, metrics)
-    routes: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics.endpoint, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-    ]
+    # Routes are matched in order, one regex each: the check endpoints (nearly all the traffic) come right after
+    # /healthz, the rarely asked /metrics and /openapi.json after the route modules.
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"{__package__}.{name}")
         routes += module.routes(services)
+    routes += [Route("/metrics", metrics.endpoint, methods=["GET"]),
+               Route("/openapi.json", openapi, methods=["GET"])]
     routes += private_api.routes(services, _private_authorize)
     routes += report_api.routes(services, _report_authorize)
     routes += notify_api.routes(services, _admin_authorize, _subscribe_charge)
@@ -103,7 +103,11 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.checker  # noqa: B018 - open the index before the first request
         ctx.breaches.get()
-        yield
+        try:
+            yield
+        finally:
+            if "guard" in services.__dict__:  # built on first use (a cached property)
+                services.guard.flush()  # buffered audit records reach their file on a clean stop
 
     app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
                     exception_handlers={Problem: handle_problem, HTTPException: _http_error,

@@ -29,6 +29,10 @@ class BreachSnapshot:
     newest_first: list[Breach]
 
 
+#: Where a request's ClientId is kept in its ASGI scope once worked out: (API key id or None, ClientId).
+_CLIENT_SCOPE_KEY = "breachwatch.client"
+
+
 class BreachCache:
     """The catalog's breaches, re-read only when the catalog generation changes (checked at most once a
     `refresh_seconds`), so request handlers never query the database."""
@@ -76,9 +80,18 @@ class AppContext:
         return "ip:" + digest.hexdigest()
 
     def client_of(self, request: Request, key: ApiKey | None) -> ClientId:
-        """The guard's view of the caller: keyed hashes of its API key id, address and subnet."""
-        host = request.client.host if request.client else "0.0.0.0"  # noqa: S104 - a label, not a bind address
-        return self.services.client_hasher.client(key.key_id if key is not None else None, host)
+        """The guard's view of the caller: keyed hashes of its API key id, address and subnet (worked out once
+        per request: charge and observe both need it)."""
+        key_id = key.key_id if key is not None else None
+        known = request.scope.get(_CLIENT_SCOPE_KEY)
+        if known is not None and known[0] == key_id:
+            client: ClientId = known[1]
+            return client
+        client_addr = request.scope.get("client")
+        host = client_addr[0] if client_addr else "0.0.0.0"  # noqa: S104 - a label, not a bind address
+        client = self.services.client_hasher.client(key_id, host)
+        request.scope[_CLIENT_SCOPE_KEY] = (key_id, client)
+        return client
 
     def charge(self, request: Request, key: ApiKey | None, cost: int, kind: str = "check") -> None:
         """Charge `cost` numbers (or OPRF evaluations) to the caller: the short-term per-key/per-IP bucket,
@@ -98,13 +111,12 @@ class AppContext:
     def observe(self, request: Request, key: ApiKey | None, results: Sequence[CheckResult]) -> None:
         """Feed answered checks to the guard (audit log, enumeration detector); when they give the caller
         away as a scraper, answer 429 instead of the results, so that request teaches it nothing."""
-        readable = [r for r in results if r.e164 is not None]
-        if not readable:
+        numbers = [r.e164 for r in results if r.e164]
+        if not numbers:
             return
+        found = [len(r.hits) for r in results if r.e164]
         client = self.client_of(request, key)
         guard = self.services.guard
-        numbers = [r.e164 for r in readable if r.e164]
-        found = [len(r.hits) for r in readable]
         now = time.time()
         if key is not None and "admin" in key.scopes:
             # Operators (organisations' admin keys) are audited but not profiled: their batch checks of staff

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -27,8 +28,12 @@ _JSON = "application/json; charset=utf-8"
 
 
 def json_response(data: Any, status: int = 200) -> Response:
-    """A compact JSON response."""
-    return Response(json.dumps(data, separators=(",", ":"), ensure_ascii=False), status, media_type=_JSON)
+    """A compact JSON response (UTF-8, no spaces)."""
+    try:
+        body = orjson.dumps(data)
+    except orjson.JSONEncodeError:  # what orjson refuses (e.g. a lone surrogate) is json's to encode or refuse
+        return Response(json.dumps(data, separators=(",", ":"), ensure_ascii=False), status, media_type=_JSON)
+    return Response(body, status, media_type=_JSON)
 
 
 def not_found() -> Response:
@@ -42,9 +47,14 @@ def require_user_agent(request: Request) -> None:
         raise Problem(403, "A user-agent header is required; name the app making the request.")
 
 
+def query_param(request: Request, name: str) -> str | None:
+    """A query parameter, or None (without parsing anything when the URL has no query string)."""
+    return request.query_params.get(name) if request.scope.get("query_string") else None
+
+
 def flag(request: Request, name: str, default: bool) -> bool:
     """A boolean query parameter ('true'/'false', any case); 400 for anything else."""
-    raw = request.query_params.get(name)
+    raw = query_param(request, name)
     if raw is None or raw == "":
         return default
     value = raw.lower()
@@ -55,7 +65,7 @@ def flag(request: Request, name: str, default: bool) -> bool:
 
 def region_param(request: Request) -> str | None:
     """The ?region= hint for national formats (ISO 3166 alpha-2), validated."""
-    return parse_region(request.query_params.get("region"))
+    return parse_region(query_param(request, "region"))
 
 
 def parse_region(raw: str | None) -> str | None:
@@ -79,7 +89,7 @@ async def breached_account(request: Request) -> Response:
     key = authenticate(request, "check")
     truncate = flag(request, "truncateResponse", True)
     include_unverified = flag(request, "includeUnverified", True)
-    domain = request.query_params.get("domain") or None
+    domain = query_param(request, "domain") or None
     region = region_param(request)
     account: str = request.path_params["account"]
     if not account.strip():
