@@ -15,7 +15,7 @@ from .catalog import Catalog
 from .index import IndexReader, NumberHasher
 from .index.lookup import SegmentRef
 from .models import Breach, BreachHit, CheckResult, mask_to_classes
-from .phone import Status, normalize
+from .phone import Normalized, Status, normalize, normalize_international
 
 _STATUS_TEXT = {Status.VALID: "valid", Status.POSSIBLE: "possible", Status.REJECTED: "invalid"}
 _REASON_TEXT = {
@@ -30,6 +30,11 @@ _REASON_TEXT = {
     "invalid-length": "it has the wrong number of digits for its country",
     "local-only": "it lacks an area code; write it in full international form",
 }
+
+
+def _normalize(raw: str, region: str | None) -> Normalized:
+    """The policy's result: the compiled automata for numbers in international form, else libphonenumber."""
+    return normalize_international(raw, region) or normalize(raw, region)
 
 
 def reason_text(reason: str) -> str:
@@ -75,7 +80,7 @@ class Checker:
     def check(self, raw: str, region: str | None = None) -> CheckResult:
         """Check one number given in any format (region for national formats)."""
         index, breaches = self._current()
-        norm = normalize(raw, region)
+        norm = _normalize(raw, region)
         if norm.e164 is None:
             return _unreadable(raw, norm.reason)
         return _answer(raw, norm.e164, norm.status, index.lookup(self._hasher.hash_one(norm.digits)), breaches)
@@ -83,7 +88,7 @@ class Checker:
     def check_many(self, raws: Sequence[str], region: str | None = None) -> list[CheckResult]:
         """Check numbers in one vectorized pass over the index."""
         index, breaches = self._current()
-        normalized = [normalize(raw, region) for raw in raws]
+        normalized = [_normalize(raw, region) for raw in raws]
         accepted = [i for i, n in enumerate(normalized) if n.e164 is not None]
         hashed = self._hasher.hash_many(np.array([normalized[i].digits for i in accepted], dtype=np.uint64))
         hits_by_row = dict(zip(accepted, index.lookup_many(hashed), strict=True))

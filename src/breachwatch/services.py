@@ -3,6 +3,7 @@ settings. The CLI and the web app get everything through a Services object."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +22,7 @@ from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
 from .notify import Notifier
+from .phone import cache_file, use_automata
 from .private import PrivateIndex
 from .secretkey import derive_key, load_master_key
 
@@ -63,7 +65,11 @@ class Services:
 
     @cached_property
     def checker(self) -> Checker:
-        """The number checker over the catalog and index."""
+        """The number checker over the catalog and index (with the fast path's automata where an ingest into
+        this data directory has cached them)."""
+        automata = cache_file(DataHome(self.config).cache)
+        with contextlib.suppress(OSError, ValueError, KeyError):  # not cached (or damaged): libphonenumber
+            use_automata(str(automata))
         return Checker(self.catalog, self.hasher, str(self.config.segments_dir))
 
     @cached_property

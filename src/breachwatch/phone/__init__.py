@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .automaton import prepare_automata, use_automata
+from .automaton import cache_file, prepare_automata, use_automata
 from .fast import normalize_fast, undecided_rows
 from .policy import (
     REGION_INDEX,
@@ -31,6 +31,7 @@ from .policy import (
     region_of_e164,
     type_patterns,
 )
+from .single import normalize_international
 
 
 def normalize_many(phones: list[str], hints: list[str | None] | None,
@@ -50,6 +51,7 @@ __all__ = [
     "Status",
     "TypePatterns",
     "ascii_digits",
+    "cache_file",
     "candidates",
     "country_code_for_region",
     "format_international",
@@ -61,6 +63,7 @@ __all__ = [
     "mobile_pattern",
     "normalize",
     "normalize_fast",
+    "normalize_international",
     "normalize_many",
     "normalize_many_rows",
     "number_kind",
