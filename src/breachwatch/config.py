@@ -37,7 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dask_scheduler", None, "BREACHWATCH_DASK_SCHEDULER",
             "Address of a Dask scheduler (tcp://HOST:8786) for ingest. Default: local processes."),
     Setting("batch_rows", "262144", "BREACHWATCH_BATCH_ROWS",
-            "Rows read and normalized per batch during ingest (bounds memory)."),
+            "Size of the pieces an ingest reads and normalizes at a time (rows of a serial read; pieces of a "
+            "UTF-8 dump are this many x 32 bytes); bounds memory."),
     Setting("public_url", "http://127.0.0.1:8000", "BREACHWATCH_PUBLIC_URL",
             "Public base URL of the web app, used in links sent to people (email confirmation, unsubscribe)."),
     Setting("smtp_host", None, "BREACHWATCH_SMTP_HOST",
