@@ -97,20 +97,31 @@ def read_chunks(layout: DumpLayout, batch_rows: int) -> Iterator[RawChunk | RowB
 def _first_open_record(data: bytes, delimiter: str) -> int:
     """Byte offset of the first line of `data` (whole lines) that starts a record spanning several lines (a
     quoted field still open at the line's end, as Python's csv module reads the line), -1 if none."""
-    if b'"' not in data:
-        return -1
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == 10)
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    with_quotes = np.flatnonzero(np.add.reduceat(buffer == ord('"'), starts, dtype=np.int32) > 0)
-    for i in with_quotes.tolist():
-        text = data[starts[i]:ends[i] + 1].decode("utf-8", errors="replace")
+    starts: list[int] = []
+    lines: list[str] = []
+    quote = data.find(b'"')
+    while quote >= 0:  # each line with a quote, once
+        start = data.rfind(b"\n", 0, quote) + 1
+        end = data.find(b"\n", quote) + 1 or len(data)
+        starts.append(start)
+        lines.append(data[start:end].decode("utf-8", errors="replace"))
+        quote = data.find(b'"', end)
+    # One csv pass over all the lines with quotes: if no line leaves a quoted field open, each line is one
+    # record and no field holds a line end.
+    try:
+        reader = csv.reader(lines, delimiter=delimiter)
+        records = list(reader)
+        if reader.line_num == len(records) == len(lines) and not any("\n" in f for r in records for f in r):
+            return -1
+    except csv.Error:
+        pass
+    for start, text in zip(starts, lines, strict=True):  # find the first such line
         try:
             record = next(csv.reader([text], delimiter=delimiter), [])
         except csv.Error:
-            return int(starts[i])  # the serial read reports it, naming the line
+            return start  # the serial read reports it, naming the line
         if any("\n" in field for field in record):
-            return int(starts[i])
+            return start
     return -1
 
 
