@@ -94,18 +94,24 @@ def read_chunks(layout: DumpLayout, batch_rows: int) -> Iterator[RawChunk | RowB
             raw.close()
 
 
-def _first_open_record(data: bytes, delimiter: str) -> int:
-    """Byte offset of the first line of `data` (whole lines) that starts a record spanning several lines (a
-    quoted field still open at the line's end, as Python's csv module reads the line), -1 if none."""
+def _quoted_lines(data: bytes) -> tuple[list[int], list[str]]:
+    """(byte offset, text with its line end) of each line of `data` that holds a quote, in order."""
     starts: list[int] = []
     lines: list[str] = []
     quote = data.find(b'"')
-    while quote >= 0:  # each line with a quote, once
+    while quote >= 0:
         start = data.rfind(b"\n", 0, quote) + 1
         end = data.find(b"\n", quote) + 1 or len(data)
         starts.append(start)
         lines.append(data[start:end].decode("utf-8", errors="replace"))
         quote = data.find(b'"', end)
+    return starts, lines
+
+
+def _first_open_record(data: bytes, delimiter: str) -> int:
+    """Byte offset of the first line of `data` (whole lines) that starts a record spanning several lines (a
+    quoted field still open at the line's end, as Python's csv module reads the line), -1 if none."""
+    starts, lines = _quoted_lines(data)
     # One csv pass over all the lines with quotes: if no line leaves a quoted field open, each line is one
     # record and no field holds a line end.
     try:
@@ -236,16 +242,14 @@ def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
         return None
     # Invalid UTF-8 makes Polars raise (strict decoding), and the serial code then names the line.
     width = len(layout.columns)
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == 10)
-    lines = ends.shape[0] + (0 if data.endswith(b"\n") else 1)
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
         frame = pl.read_csv(data, has_header=False, infer_schema=False, separator=delimiter, quote_char='"')
     except pl.exceptions.PolarsError:  # a parse error: the serial code reads (and reports) it
         return None
     if frame.height != lines or frame.width != width:
         return None
-    if not _same_fields(data, buffer, ends, lines, delimiter, width, frame):
+    if not _same_fields(data, lines, delimiter, width, frame):
         return None
     columns = layout.columns
     phone = frame.to_series(columns.index(layout.phone_column or "")).fill_null("")
@@ -259,20 +263,23 @@ def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
     return RowBatch(phone.to_list(), hints, masks, rows, [], chunk.bytes_read)
 
 
-def _same_fields(data: bytes, buffer: np.ndarray, ends: np.ndarray, lines: int, delimiter: str, width: int,
-                 frame: pl.DataFrame) -> bool:
-    """Every line holds `width` fields, and the lines with quotes read the same with Python's csv module."""
-    starts = np.concatenate([[0], ends[: lines - 1] + 1])
-    fields = np.add.reduceat(buffer == ord(delimiter), starts, dtype=np.int32) + 1
-    quoted = np.add.reduceat(buffer == ord('"'), starts, dtype=np.int32) > 0
-    if (fields[~quoted] != width).any():
+def _same_fields(data: bytes, lines: int, delimiter: str, width: int, frame: pl.DataFrame) -> bool:
+    """Every line holds `width` fields, and the lines with quotes read the same with Python's csv module.
+    (Polars refuses a line with more fields than the first, so when the lines without quotes hold exactly
+    (width - 1) delimiters each on average, each holds exactly that many.)"""
+    starts, texts = _quoted_lines(data)
+    quoted_delimiters = sum(text.count(delimiter) for text in texts)
+    if data.count(delimiter.encode()) - quoted_delimiters != (width - 1) * (lines - len(texts)):
         return False
-    if not quoted.any():
+    if not texts:
         return True
-    picked = np.flatnonzero(quoted)
-    texts = [data[starts[i]:(ends[i] if i < ends.shape[0] else len(data))].decode("utf-8") for i in picked]
     records = list(csv.reader(texts, delimiter=delimiter))
-    if len(records) != picked.shape[0]:
+    if len(records) != len(texts):
         return False
-    polars_rows = frame[picked.tolist()].fill_null("").rows()
+    rows, row, previous = [], 0, 0
+    for start in starts:
+        row += data.count(b"\n", previous, start)
+        rows.append(row)
+        previous = start
+    polars_rows = frame[rows].fill_null("").rows()
     return all(len(r) == width and tuple(r) == p for r, p in zip(records, polars_rows, strict=True))
