@@ -45,7 +45,8 @@ def _chunked(path: Path, batch_rows: int) -> tuple[RowBatch, int]:
 
 
 def _join(batches: list[RowBatch]) -> RowBatch:
-    hints = None if batches and batches[0].hints is None else [h for b in batches for h in (b.hints or [])]
+    hints = (None if batches and batches[0].hints is None
+             else [h for b in batches for h in (b.hints if b.hints is not None else [])])
     return RowBatch([p for b in batches for p in b.phones], hints,
                     np.concatenate([b.masks for b in batches]) if batches else np.zeros(0, np.uint16),
                     np.concatenate([b.rows for b in batches]) if batches else np.zeros(0, np.int64),

@@ -252,15 +252,22 @@ def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
     if not _same_fields(data, lines, delimiter, width, frame):
         return None
     columns = layout.columns
+    names = frame.columns
     phone = frame.to_series(columns.index(layout.phone_column or "")).fill_null("")
-    hints = (frame.to_series(columns.index(layout.country_column)).fill_null("").to_list()
+    hints = (frame.to_series(columns.index(layout.country_column)).fill_null("")
              if layout.country_column else None)
-    masks = np.zeros(frame.height, dtype=np.uint16)
+    by_class: dict[str, list[pl.Expr]] = {}
     for column, data_class in layout.class_columns.items():
-        present = frame.to_series(columns.index(column)).fill_null("").str.strip_chars().str.len_bytes() > 0
-        masks |= present.to_numpy().astype(np.uint16) << np.uint16(DATA_CLASS_BITS.index(data_class))
+        present = pl.col(names[columns.index(column)]).str.strip_chars().str.len_bytes().fill_null(0) > 0
+        by_class.setdefault(data_class, []).append(present)
+    # Several columns can share a data class (device model and OS version): OR within a class; the classes'
+    # bits differ, so their sum is their OR.
+    bits = [pl.any_horizontal(present).cast(pl.UInt16) * (1 << DATA_CLASS_BITS.index(data_class))
+            for data_class, present in by_class.items()]
+    masks = (frame.select(pl.sum_horizontal(bits).cast(pl.UInt16)).to_series().to_numpy() if bits
+             else np.zeros(frame.height, dtype=np.uint16))
     rows = np.arange(first_row_line, first_row_line + frame.height, dtype=np.int64)
-    return RowBatch(phone.to_list(), hints, masks, rows, [], chunk.bytes_read)
+    return RowBatch(phone, hints, masks, rows, [], chunk.bytes_read)
 
 
 def _same_fields(data: bytes, lines: int, delimiter: str, width: int, frame: pl.DataFrame) -> bool:

@@ -24,7 +24,7 @@ from .dataclasses_detect import (
 )
 from .errors import InputError
 from .models import DATA_CLASS_BITS
-from .phone import SUPPORTED_REGIONS, Status, normalize
+from .phone import SUPPORTED_REGIONS, Hints, Status, Texts, normalize
 
 MAX_LINE_CHARS = 1 << 20  # a dump line longer than 1 MiB is not a record of a phone number
 SAMPLE_ROWS = 1000
@@ -59,8 +59,8 @@ class RowBatch:
     """Up to batch_rows rows: raw phone text, optional region hints, data-class masks, and row numbers.
     Rows that could not be read as records at all are listed in `malformed` (row, reason)."""
 
-    phones: list[str]
-    hints: list[str | None] | None
+    phones: Texts
+    hints: Hints
     masks: np.ndarray
     rows: np.ndarray
     malformed: list[tuple[int, str]] = field(default_factory=list)

@@ -18,7 +18,7 @@ from .errors import BreachwatchError
 from .index import NumberHasher
 from .numtypes import KINDS, classify
 from .overlap import Overlap, open_segments, overlaps_with
-from .phone import REGIONS, SUPPORTED_REGIONS, Status, normalize_many
+from .phone import REGIONS, SUPPORTED_REGIONS, Hints, Status, Texts, normalize_many
 from .readers import read_batches, sniff_layout
 from .regions import rollup_of
 from .signals import (
@@ -168,7 +168,7 @@ def _count_malformed(report: TriageReport, malformed: list[tuple[int, str]]) -> 
         report.rejected_by_reason[key] = report.rejected_by_reason.get(key, 0) + 1
 
 
-def _normalize(phones: list[str], hints: list[str | None] | None, default_region: str | None,
+def _normalize(phones: Texts, hints: Hints, default_region: str | None,
                report: TriageReport) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     norm = normalize_many(phones, hints, default_region)
     for reason in norm.reasons.values():
@@ -195,9 +195,10 @@ def _sample_rows(layout: Any, report: TriageReport, size: int,
         if take.shape[0] == 0:
             continue
         keys = np.concatenate([keys, batch_keys[take]])
-        phones = np.concatenate([phones, _objects([batch.phones[i] for i in take])])
+        batch_phones = list(batch.phones)  # the serial reader's rows are lists already
+        phones = np.concatenate([phones, _objects([batch_phones[i] for i in take])])
         if with_hints:
-            source = batch.hints if batch.hints is not None else [None] * len(batch.phones)
+            source = list(batch.hints) if batch.hints is not None else [None] * len(batch.phones)
             new = _objects([source[i] for i in take])
             hints = new if hints is None else np.concatenate([hints, new])
         if keys.shape[0] > size:

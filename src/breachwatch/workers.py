@@ -21,13 +21,13 @@ import numpy as np
 
 from .chunks import RawChunk, rows_of_chunk
 from .index import NumberHasher
-from .phone import NormalizedBatch, Status, mask_raw, normalize_many, normalize_many_rows, use_automata
+from .phone import Hints, NormalizedBatch, Status, Texts, mask_raw, normalize_many, normalize_many_rows, use_automata
 from .readers import DumpLayout
 from .spill import MergedBucket, merged_runs, write_run
 
 SAMPLES_PER_REASON = 3
 #: The normalizers an ingest can use: the vectorized fast path, and libphonenumber on every row (the reference).
-NORMALIZERS: dict[str, Callable[[list[str], list[str | None] | None, str | None], NormalizedBatch]] = {
+NORMALIZERS: dict[str, Callable[[Texts, Hints, str | None], NormalizedBatch]] = {
     "fast": normalize_many, "per-row": normalize_many_rows}
 
 
@@ -36,8 +36,8 @@ class Partition:
     """Rows of a dump given to one task: raw phone text, region hints, data-class masks, row numbers."""
 
     number: int
-    phones: list[str]
-    hints: list[str | None] | None
+    phones: Texts
+    hints: Hints
     masks: np.ndarray
     rows: np.ndarray
     default_region: str | None

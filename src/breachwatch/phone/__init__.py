@@ -10,9 +10,11 @@ from .policy import (
     REGIONS,
     REJECT_REASONS,
     SUPPORTED_REGIONS,
+    Hints,
     Normalized,
     NormalizedBatch,
     Status,
+    Texts,
     TypePatterns,
     ascii_digits,
     candidates,
@@ -34,7 +36,7 @@ from .policy import (
 from .single import normalize_international
 
 
-def normalize_many(phones: list[str], hints: list[str | None] | None,
+def normalize_many(phones: Texts, hints: Hints,
                    default_region: str | None = None) -> NormalizedBatch:
     """Normalize a batch of rows (row i's hint is hints[i] or default_region): E.164 integers, status, region
     index and rejection reasons, equal on every row to `normalize` (computed by the vectorized fast path)."""
@@ -46,9 +48,11 @@ __all__ = [
     "REGION_INDEX",
     "REJECT_REASONS",
     "SUPPORTED_REGIONS",
+    "Hints",
     "Normalized",
     "NormalizedBatch",
     "Status",
+    "Texts",
     "TypePatterns",
     "ascii_digits",
     "cache_file",

@@ -22,7 +22,7 @@ import polars as pl
 from .automaton import AUTOMATA
 from .classify import classify
 from .national import national_candidates, strip_international
-from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, NormalizedBatch, normalize
+from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, Hints, NormalizedBatch, Texts, normalize
 from .tables import (
     country_codes,
 )
@@ -193,7 +193,7 @@ def _combine(first: _Part, second: _Part) -> _Part:
     return out
 
 
-def _resolve_hints(n: int, hints: list[str | None] | None,
+def _resolve_hints(n: int, hints: Hints,
                    default_region: str | None) -> tuple[pl.Series, np.ndarray]:
     """(the hint each row's normalize call gets, or null; rows whose hint needs the per-row path)."""
     default = default_region.strip() if default_region else None
@@ -215,13 +215,13 @@ def _resolve_hints(n: int, hints: list[str | None] | None,
     return resolved.alias("h"), odd_rows
 
 
-def normalize_fast(phones: list[str], hints: list[str | None] | None,
+def normalize_fast(phones: Texts, hints: Hints,
                    default_region: str | None = None) -> NormalizedBatch:
     """normalize_many with the vectorized fast path; equal to the per-row policy on every row."""
     return _finish(_decide(phones, hints, default_region), phones, hints, default_region)
 
 
-def undecided_rows(phones: list[str], hints: list[str | None] | None,
+def undecided_rows(phones: Texts, hints: Hints,
                    default_region: str | None = None) -> np.ndarray:
     """Indices of the rows the fast path leaves to the per-row policy (for benchmarks and tests)."""
     return np.flatnonzero(_decide(phones, hints, default_region).status == SLOW)
@@ -232,13 +232,14 @@ def _msisdn(values: pl.Expr) -> pl.Expr:
     return pl.when(values.str.starts_with("00")).then(values.str.slice(2)).otherwise(values)
 
 
-def _decide(phones: list[str], hints: list[str | None] | None, default_region: str | None) -> _Out:
+def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Out:
     n = len(phones)
     out = _Out(n)
     if n == 0:
         return out
     hint, odd_hint = _resolve_hints(n, hints, default_region)
-    frame = pl.DataFrame({"raw": pl.Series(phones, dtype=pl.String), "h": hint, "odd": odd_hint})
+    raw = phones.cast(pl.String) if isinstance(phones, pl.Series) else pl.Series(phones, dtype=pl.String)
+    frame = pl.DataFrame({"raw": raw.alias("raw"), "h": hint, "odd": odd_hint})
     text = pl.col("raw").str.strip_chars(_WS).str.replace_many(_FROM, _TO)
     frame = frame.with_columns(text.alias("t")).with_columns(
         (pl.col("h").is_not_null() & ~pl.col("odd")).alias("hinted"),
@@ -312,7 +313,7 @@ def _store(out: _Out, part: _Part) -> None:
     out.reason[part.idx] = part.reason
 
 
-def _finish(out: _Out, phones: list[str], hints: list[str | None] | None,
+def _finish(out: _Out, phones: Texts, hints: Hints,
             default_region: str | None) -> NormalizedBatch:
     reasons: dict[int, str] = {int(i): REJECT_REASONS[out.reason[i]] for i in np.flatnonzero(out.status == 0)}
     for i in np.flatnonzero(out.status == SLOW).tolist():

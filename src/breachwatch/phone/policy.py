@@ -18,11 +18,18 @@ import enum
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, ValidationResult, re_util
+
+if TYPE_CHECKING:
+    import polars as pl
+
+#: A batch of raw phone texts, and of region hints: Python lists or Polars string Series.
+Texts: TypeAlias = "list[str] | pl.Series"
+Hints: TypeAlias = "list[str | None] | pl.Series | None"
 
 # Dumps span 80+ countries; their patterns overflow the re module's 512-entry cache and every parse then
 # recompiles regexes (measured: 10x slower). libphonenumber's own pattern cache keeps them all.
@@ -251,7 +258,7 @@ class NormalizedBatch:
     reasons: dict[int, str]
 
 
-def normalize_many_rows(phones: list[str], hints: list[str | None] | None,
+def normalize_many_rows(phones: Texts, hints: Hints,
                         default_region: str | None = None) -> NormalizedBatch:
     """Normalize a batch of rows with the per-row policy, one row at a time (the reference for the fast
     path); row i's hint is hints[i] or default_region."""
