@@ -156,3 +156,14 @@ def test_single_international_numbers_equal_the_policy(tmp_path: Path) -> None:
         answered += 1
         assert got == normalize(text, hint), (text, hint)
     assert answered > 0.8 * plus
+
+
+def test_automata_cache_is_built_once_and_refused_when_damaged(tmp_path: Path) -> None:
+    """prepare_automata writes one cache file per libphonenumber version; a damaged file is rebuilt."""
+    first = prepare_automata(tmp_path)
+    assert first.exists() and first.parent == tmp_path
+    size = first.stat().st_size
+    assert prepare_automata(tmp_path) == first  # loaded, not rebuilt
+    first.write_bytes(b"not an npz file")
+    again = prepare_automata(tmp_path)
+    assert again == first and again.stat().st_size == size

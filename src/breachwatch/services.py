@@ -22,7 +22,7 @@ from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
 from .notify import Notifier
-from .phone import cache_file, use_automata
+from .phone import cache_file, prepare_automata, use_automata
 from .private import PrivateIndex
 from .secretkey import derive_key, load_master_key
 
@@ -62,6 +62,18 @@ class Services:
             raise ConfigError("the secret key is not the one this catalog was built with; set "
                               "BREACHWATCH_SECRET_KEY (or HOME/secret.key) to the original key")
         return hasher
+
+    def prepare_fast_path(self) -> bool:
+        """Build (once per libphonenumber version) and cache the automata that read numbers fast, so that
+        checks and ingests in every process of this data directory use them; False when HOME/cache cannot
+        be written (checks then read every number with libphonenumber)."""
+        try:
+            prepare_automata(DataHome(self.config).cache)
+        except OSError as exc:
+            logging.getLogger(__name__).warning("cannot cache the phone automata in %s: %s",
+                                                DataHome(self.config).cache, exc)
+            return False
+        return True
 
     @cached_property
     def checker(self) -> Checker:

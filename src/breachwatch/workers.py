@@ -6,6 +6,7 @@ pool, or on a Dask cluster (`distributed`)."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -76,7 +77,8 @@ class ChunkTask:
 def run_task(task: Partition | ChunkTask, hasher: NumberHasher, workdir: str) -> PartitionResult:
     """Read (for a piece of lines), normalize, hash and spill one task's rows; returns its counts."""
     if task.automata:
-        use_automata(task.automata)
+        with contextlib.suppress(OSError, ValueError, KeyError):  # unreadable: this worker builds its own
+            use_automata(task.automata)
     if isinstance(task, ChunkTask):
         batch = rows_of_chunk(task.layout, task.chunk)
         task = Partition(task.number, batch.phones, batch.hints, batch.masks, batch.rows, task.default_region,

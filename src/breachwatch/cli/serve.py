@@ -26,6 +26,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, server: str, d
 
     services = services_of(ctx)
     with user_errors():
+        services.prepare_fast_path()  # built once here, loaded by every worker
         services.checker  # noqa: B018 - fail early (bad key, broken index) before starting workers
         console.print(f"serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
                       f"on {server} (data: {services.config.home})")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -480,7 +481,7 @@ class Automata:
 AUTOMATA = Automata()
 #: Bump when the tables' layout or meaning changes: old cache files are then ignored.
 _CACHE_FORMAT = "5"
-_LOADED: set[str] = set()
+_LOADED: set[tuple[str, int, int]] = set()  # (path, size, mtime) of the cache files loaded
 
 
 def cache_file(cache_dir: Path) -> Path:
@@ -506,16 +507,26 @@ def prepare_automata(cache_dir: Path) -> Path:
         tables: dict[str, Any] = {**AUTOMATA.countries.arrays("c_"), **AUTOMATA.regions.arrays("r_")}
         np.savez(handle, **tables)
     os.replace(partial, path)
-    _LOADED.add(str(path))
+    _LOADED.add(_identity(str(path)))
     return path
 
 
+def _identity(path: str) -> tuple[str, int, int]:
+    status = os.stat(path)
+    return path, status.st_size, status.st_mtime_ns
+
+
 def use_automata(path: str) -> None:
-    """Load the automata of a cache file made by `prepare_automata` into this process (once)."""
-    if path in _LOADED:
+    """Load the automata of a cache file made by `prepare_automata` into this process (once per version of
+    the file); raises OSError, ValueError or KeyError for a missing or damaged file."""
+    identity = _identity(path)
+    if identity in _LOADED:
         return
-    with np.load(path) as data:
-        arrays = {name: data[name] for name in data.files}
+    try:
+        with np.load(path) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (zipfile.BadZipFile, EOFError) as exc:  # a truncated or damaged zip
+        raise ValueError(f"damaged automata cache {path}: {exc}") from None
     AUTOMATA.countries.load("c_", arrays)
     AUTOMATA.regions.load("r_", arrays)
-    _LOADED.add(path)
+    _LOADED.add(identity)
