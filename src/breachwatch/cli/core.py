@@ -30,8 +30,11 @@ from .app import console, err, main, services_of, user_errors
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file: .csv, .tsv, .jsonl or .txt, optionally .gz.")
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the ground truth (every number, its region, status and data classes) here.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same dump).")
+              help="Also write the ground truth (every number, its region, status and data classes) here. Every "
+                   "row's shape is then checked to read back as its number (and drawn again if not), so the dump "
+                   "differs from one made without --truth.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed (same seed and options, same dump).")
 @click.option("--countries", default=None,
               help="Country weights, e.g. 'EG=45,US=32,MY=12'. Default: the claimed 2022 mix over 84 countries.")
 def synth(rows: int, out: Path, truth: Path | None, seed: int, countries: str | None) -> None:
@@ -42,9 +45,12 @@ def synth(rows: int, out: Path, truth: Path | None, seed: int, countries: str | 
             summary = synthesize(SynthOptions(rows=rows, out=out, truth=truth, seed=seed, countries=mix))
         except ValueError as exc:
             raise BreachwatchError(str(exc)) from None
-    console.print(f"wrote {summary.rows:,} rows to {out}: {summary.unique_numbers:,} unique numbers, "
-              f"{summary.duplicate_rows:,} duplicate rows, {summary.junk_rows:,} junk rows, "
-              f"{len(summary.countries)} countries" + (f"; truth in {truth}" if truth else ""))
+    numbers = (f"{summary.unique_numbers:,} unique numbers" if truth else
+               f"{summary.unique_numbers:,} numbers drawn (shapes unchecked: a few may read back as other numbers;"
+               " --truth checks them)")
+    console.print(f"wrote {summary.rows:,} rows to {out}: {numbers}, {summary.duplicate_rows:,} duplicate rows, "
+                  f"{summary.junk_rows:,} junk rows, {len(summary.countries)} countries"
+                  + (f"; truth in {truth}" if truth else ""))
 
 
 # ---------------------------------------------------------------------------------------------- ingest
