@@ -24,6 +24,7 @@ from .phone import REGIONS, SUPPORTED_REGIONS, prepare_automata
 from .readers import DumpLayout, RowBatch, read_batches, sniff_layout
 from .workers import (
     NORMALIZERS,
+    SAMPLES_PER_REASON,
     ChunkTask,
     DaskRunner,
     InlineRunner,
@@ -39,7 +40,6 @@ ProgressCallback = Callable[[int, int, int], None]
 """Called with (rows read, bytes of the file read, file size in bytes)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-SAMPLES_PER_REASON = 3
 #: Dumps smaller than this many batches are ingested in this process (a pool costs more than it saves).
 INLINE_BATCHES = 4
 

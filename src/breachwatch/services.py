@@ -67,11 +67,11 @@ class Services:
         """Build (once per libphonenumber version) and cache the automata that read numbers fast, so that
         checks and ingests in every process of this data directory use them; False when HOME/cache cannot
         be written (checks then read every number with libphonenumber)."""
+        cache = DataHome(self.config).cache
         try:
-            prepare_automata(DataHome(self.config).cache)
+            prepare_automata(cache)
         except OSError as exc:
-            logging.getLogger(__name__).warning("cannot cache the phone automata in %s: %s",
-                                                DataHome(self.config).cache, exc)
+            logging.getLogger(__name__).warning("cannot cache the phone automata in %s: %s", cache, exc)
             return False
         return True
 

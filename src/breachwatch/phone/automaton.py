@@ -24,17 +24,15 @@ import interegular
 import numpy as np
 import phonenumbers
 
-from .policy import REGION_INDEX, REGIONS, REJECT_REASONS, SUPPORTED_REGIONS
-from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, RegionTable, country_table
+from .classify import LENGTH_REASON_CODE, NO_REASON, REASON_CODE, SLOW
+from .policy import REGION_INDEX, REGIONS, SUPPORTED_REGIONS
+from .tables import LENGTH_POSSIBLE, MAX_NSN, RegionTable, country_table, region_table
 
-SLOW = 255  # status of a candidate left to the per-candidate path
-NO_REASON = -1
-_REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
-_LEN_REASON = [NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
 _PAD = 10  # the symbol after the last digit: every state stays where it is
 _WIDTH = MAX_NSN + 1  # label columns: lengths 0..MAX_NSN
 _DIGITS = "0123456789"
-_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
+#: Powers of ten as uint64, for digit arithmetic on numbers held as integers.
+POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 #: Longest digit string the sentinel form holds: '1' + 18 digits fits in 64 bits.
 MAX_DIGITS = 18
 
@@ -249,7 +247,7 @@ def _build_block(code: int) -> _Block | None:
             status[~valid, length] = 1
             region[~valid, length] = chosen[~valid]
         else:
-            reason[~valid, length] = _LEN_REASON[code_at]
+            reason[~valid, length] = LENGTH_REASON_CODE[code_at]
     pad = np.arange(states, dtype=np.int32)[:, None]
     flag = np.zeros(states, dtype=bool)
     for slot in prefix_slots:
@@ -319,10 +317,10 @@ def digit_columns(values: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
     """The digits of numbers given as (value with a leading sentinel 1, length <= MAX_DIGITS), one array
     per position, the pad symbol past each number's end."""
     top = int(lengths.max()) if lengths.shape[0] else 0
-    shifted = values * _POW10[MAX_DIGITS - lengths]
+    shifted = values * POW10[MAX_DIGITS - lengths]
     columns = []
     for k in range(top):
-        digit = (shifted // _POW10[MAX_DIGITS - 1 - k]) % np.uint64(10)
+        digit = (shifted // POW10[MAX_DIGITS - 1 - k]) % np.uint64(10)
         columns.append(np.where(k < lengths, digit, _PAD).astype(np.int64))
     return columns
 
@@ -417,13 +415,7 @@ class _Machines:
         return state
 
 
-def _country_block(code: int) -> _Block | None:
-    return _build_block(code)
-
-
 def _region_block_by_index(index: int) -> _Block | None:
-    from .tables import region_table
-
     name = REGIONS[index]
     table = region_table(name) if name in SUPPORTED_REGIONS else None
     return None if table is None else _region_block(table)
@@ -433,7 +425,7 @@ class Automata:
     """The country-code automata (candidate decisions) and the region automata (strip and prefix tests)."""
 
     def __init__(self) -> None:
-        self.countries = _Machines(1000, _country_block)
+        self.countries = _Machines(1000, _build_block)
         self.regions = _Machines(len(REGIONS), _region_block_by_index)
 
     def decide(self, codes: np.ndarray, values: np.ndarray, lengths: np.ndarray,
@@ -456,7 +448,7 @@ class Automata:
         late_long = too_long & pending & self.countries.labels["national_prefix"][
             self.countries.start[safe_codes]]
         status[too_long & ~late_long] = 0
-        reason[too_long & ~late_long] = _REASON["too-long"]
+        reason[too_long & ~late_long] = REASON_CODE["too-long"]
         code_digits = np.where(codes >= 100, 3, np.where(codes >= 10, 2, 1))
         rows = np.flatnonzero(known & ~too_long & (code_digits + lengths <= 19))
         if rows.shape[0] == 0:
@@ -470,7 +462,7 @@ class Automata:
         status[target] = self.countries.labels["status"].ravel()[cell]
         region[target] = self.countries.labels["region"].ravel()[cell]
         reason[target] = self.countries.labels["reason"].ravel()[cell]
-        power = _POW10[sub_lengths[decided]]
+        power = POW10[sub_lengths[decided]]
         number[target] = codes[target].astype(np.uint64) * power + (sub_values[decided] - power)
         rejected = target[status[target] == 0]
         number[rejected] = 0

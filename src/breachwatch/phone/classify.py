@@ -14,9 +14,11 @@ from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, CountryTable, Regi
 
 SLOW = 255  # status of a candidate left to the per-row path
 NO_REASON = -1
-_REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
-_LEN_REASON = [NO_REASON if r is None else _REASON[r] for r in LENGTH_REASONS]
-_TOO_LONG = _REASON["too-long"]
+#: Rejection reason -> its small-integer code (the index in REJECT_REASONS), as the bulk paths store it.
+REASON_CODE = {r: i for i, r in enumerate(REJECT_REASONS)}
+#: tables.LENGTH_REASONS as reason codes (NO_REASON where the length is possible).
+LENGTH_REASON_CODE = [NO_REASON if r is None else REASON_CODE[r] for r in LENGTH_REASONS]
+_TOO_LONG = REASON_CODE["too-long"]
 _U64_MAX = (1 << 64) - 1
 #: (status, region index, number, reason) of one candidate.
 Decision = tuple[int, int, int, int]
@@ -138,7 +140,7 @@ class _Country:
         code = self.main.length_code(length)
         if code == LENGTH_POSSIBLE:
             return (1, region, number, NO_REASON)
-        return (0, 0, 0, _LEN_REASON[code])
+        return (0, 0, 0, LENGTH_REASON_CODE[code])
 
 
 _COUNTRIES: dict[int, _Country | None] = {}
@@ -242,7 +244,7 @@ def national_readings(digits: list[str], hints: list[str], classify_status: int,
         elif early:
             append((int(ccs), national or "", national is None, SLOW, NO_REASON))
         elif len(n0) < 2:
-            append((int(ccs), national or "", national is None, 0, _REASON["too-short"]))
+            append((int(ccs), national or "", national is None, 0, REASON_CODE["too-short"]))
         else:
             append((int(ccs), national or "", national is None, classify_status, NO_REASON))
     return out

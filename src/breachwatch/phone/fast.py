@@ -20,50 +20,34 @@ import numpy as np
 import polars as pl
 
 from .automaton import AUTOMATA
-from .classify import classify
+from .classify import NO_REASON, REASON_CODE, SLOW, classify
 from .national import national_candidates, strip_international
 from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, Hints, NormalizedBatch, Texts, normalize
 from .tables import (
     country_codes,
 )
 
-SLOW = 255  # status code of a row left to the per-row path
 SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
 BY_IDD = 252  # status code of a national reading that is the international reading of what follows the IDD
-_NO_REASON = -1
-_REASON = {r: i for i, r in enumerate(REJECT_REASONS)}
-_MAX_TEXT = 200
+#: Longer raw texts go to the per-row path.
+MAX_TEXT = 200
 # Python's str.strip() whitespace within ASCII (other whitespace sends the row to the per-row path).
-_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-_DIGIT_SETS = ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "０１２３４５６７８９")
-_FROM = [ch for digits in _DIGIT_SETS for ch in digits]
-_TO = [str(i) for _ in _DIGIT_SETS for i in range(10)]
+WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+DIGIT_SETS = ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "０１２３４５６７８９")
+_FROM = [ch for digits in DIGIT_SETS for ch in digits]
+_TO = [str(i) for _ in DIGIT_SETS for i in range(10)]
 _SEP = r"[0-9 ().\-/]"
-_PLUS_SHAPE = rf"^(?:\(?\+|tel:\+){_SEP}*$"
+PLUS_SHAPE = rf"^(?:\(?\+|tel:\+){_SEP}*$"
 _BARE_SHAPE = rf"^{_SEP}*[0-9]{_SEP}*$"
 # The domain ends in a letter or digit: parse() then never reads the JID as a number (the '@' stays in it).
 _JID_SHAPE = r"^[0-9]+(?::[0-9]+)?@[A-Za-z0-9.\-]*[A-Za-z0-9]$"
 _WORD_SHAPE = r"^[A-Za-z][A-Za-z ./\-]*$"  # no digit, not 'tel:': no candidate without a hint
 _OPTS = pl.QueryOptFlags.none()
-_OUT_SCHEMA = {"i": pl.Int64, "st": pl.UInt8, "rg": pl.UInt8, "num": pl.UInt64, "rs": pl.Int8}
-
-
-class _Out:
-    """Result arrays of a batch; status SLOW marks rows for the per-row path."""
-
-    def __init__(self, n: int) -> None:
-        self.numbers = np.zeros(n, dtype=np.uint64)
-        self.status = np.full(n, SLOW, dtype=np.uint8)
-        self.region = np.zeros(n, dtype=np.uint8)
-        self.reason = np.full(n, _NO_REASON, dtype=np.int8)
-
-    def reject(self, idx: np.ndarray, reason: str) -> None:
-        self.status[idx] = 0
-        self.reason[idx] = _REASON[reason]
 
 
 class _Part:
-    """Results for a set of rows (row indices `idx`), one candidate reading each."""
+    """Results for a set of rows (row indices `idx`), one candidate reading each; status SLOW marks rows for
+    the per-row path. The results of a whole batch are the part of rows 0..n-1."""
 
     def __init__(self, idx: np.ndarray) -> None:
         n = idx.shape[0]
@@ -71,11 +55,11 @@ class _Part:
         self.numbers = np.zeros(n, dtype=np.uint64)
         self.status = np.full(n, SLOW, dtype=np.uint8)
         self.region = np.zeros(n, dtype=np.uint8)
-        self.reason = np.full(n, _NO_REASON, dtype=np.int8)
+        self.reason = np.full(n, NO_REASON, dtype=np.int8)
 
     def reject(self, sel: np.ndarray, reason: str) -> None:
         self.status[sel] = 0
-        self.reason[sel] = _REASON[reason]
+        self.reason[sel] = REASON_CODE[reason]
 
     @classmethod
     def from_frame(cls, idx: np.ndarray, frame: pl.DataFrame) -> _Part:
@@ -122,8 +106,8 @@ def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.Laz
               .when((pl.col("cc") == 0) & pl.col("h")).then(pl.lit(SLOW))
               .when(pl.col("cc") == 0).then(pl.lit(0))
               .when(pl.col("nl") < 2).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)))
-    reason = (pl.when(pl.col("cc") == 0).then(pl.lit(_REASON["invalid-country-code"]))
-              .otherwise(pl.lit(_REASON["too-short"])))
+    reason = (pl.when(pl.col("cc") == 0).then(pl.lit(REASON_CODE["invalid-country-code"]))
+              .otherwise(pl.lit(REASON_CODE["too-short"])))
     frame = frame.with_columns(status.alias("st"), reason.alias("rs"), pl.lit(False).alias("slow"),
                                pl.lit(True).alias("ps"))
     return _candidates_frame(frame.lazy())
@@ -189,7 +173,7 @@ def _combine(first: _Part, second: _Part) -> _Part:
         out.region[sel] = src.region[sel]
         out.numbers[sel] = src.numbers[sel]
     out.reason[take1] = first.reason[take1]
-    out.reason[take2] = _NO_REASON
+    out.reason[take2] = NO_REASON
     return out
 
 
@@ -206,7 +190,7 @@ def _resolve_hints(n: int, hints: Hints,
     fallback = default_region or None
     frame = pl.DataFrame({"h": raw}).with_columns(
         pl.when(pl.col("h").is_null() | (pl.col("h") == "")).then(pl.lit(fallback, dtype=pl.String))
-        .otherwise(pl.col("h")).str.strip_chars(_WS).alias("t"))
+        .otherwise(pl.col("h")).str.strip_chars(WS).alias("t"))
     frame = frame.with_columns(pl.col("t").str.to_uppercase().alias("u"))
     ascii_only = frame["t"].fill_null("").str.contains(r"^[\x00-\x7f]*$").to_numpy()
     odd_rows: np.ndarray = ~ascii_only
@@ -232,24 +216,24 @@ def _msisdn(values: pl.Expr) -> pl.Expr:
     return pl.when(values.str.starts_with("00")).then(values.str.slice(2)).otherwise(values)
 
 
-def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Out:
+def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Part:
     n = len(phones)
-    out = _Out(n)
+    out = _Part(np.arange(n))
     if n == 0:
         return out
     hint, odd_hint = _resolve_hints(n, hints, default_region)
     raw = phones.cast(pl.String) if isinstance(phones, pl.Series) else pl.Series(phones, dtype=pl.String)
     frame = pl.DataFrame({"raw": raw.alias("raw"), "h": hint, "odd": odd_hint})
-    text = pl.col("raw").str.strip_chars(_WS).str.replace_many(_FROM, _TO)
+    text = pl.col("raw").str.strip_chars(WS).str.replace_many(_FROM, _TO)
     frame = frame.with_columns(text.alias("t")).with_columns(
         (pl.col("h").is_not_null() & ~pl.col("odd")).alias("hinted"),
-        (~pl.col("odd") & (pl.col("raw").str.len_chars() <= _MAX_TEXT)).alias("ok"),
+        (~pl.col("odd") & (pl.col("raw").str.len_chars() <= MAX_TEXT)).alias("ok"),
         pl.col("t").str.replace_all("[^0-9]", "").alias("d"),
         pl.col("t").str.extract(r"^([0-9]+)", 1).alias("user"),
     ).with_columns(
         (pl.col("ok") & (pl.col("t") == "")).alias("empty"),
-        (pl.col("ok") & pl.col("t").str.contains(_PLUS_SHAPE)).alias("plus"),
-        (pl.col("ok") & pl.col("t").str.contains(_BARE_SHAPE) & ~pl.col("t").str.contains(_PLUS_SHAPE)).alias("bare"),
+        (pl.col("ok") & pl.col("t").str.contains(PLUS_SHAPE)).alias("plus"),
+        (pl.col("ok") & pl.col("t").str.contains(_BARE_SHAPE) & ~pl.col("t").str.contains(PLUS_SHAPE)).alias("bare"),
         (pl.col("ok") & pl.col("t").str.contains(_JID_SHAPE)).alias("jid"),
         (pl.col("ok") & ~pl.col("hinted") & pl.col("t").str.contains(_WORD_SHAPE)).alias("word"),
     ).with_columns(
@@ -306,14 +290,14 @@ def _subset(part: _Part, sel: np.ndarray) -> _Part:
     return sub
 
 
-def _store(out: _Out, part: _Part) -> None:
+def _store(out: _Part, part: _Part) -> None:
     out.status[part.idx] = part.status
     out.region[part.idx] = part.region
     out.numbers[part.idx] = part.numbers
     out.reason[part.idx] = part.reason
 
 
-def _finish(out: _Out, phones: Texts, hints: Hints,
+def _finish(out: _Part, phones: Texts, hints: Hints,
             default_region: str | None) -> NormalizedBatch:
     reasons: dict[int, str] = {int(i): REJECT_REASONS[out.reason[i]] for i in np.flatnonzero(out.status == 0)}
     for i in np.flatnonzero(out.status == SLOW).tolist():

@@ -13,15 +13,14 @@ import threading
 import numpy as np
 import polars as pl
 
-from .automaton import AUTOMATA, MAX_DIGITS, SLOW
-from .classify import NO_REASON, national_readings
-from .policy import REGION_INDEX, REGIONS, REJECT_REASONS
+from .automaton import AUTOMATA, MAX_DIGITS, POW10
+from .classify import NO_REASON, REASON_CODE, SLOW, national_readings
+from .policy import REGION_INDEX, REGIONS
 from .tables import MAX_NSN, country_table, region_table
 
-_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 _ALTERNATIVES = 3
 _LENGTH_CODES = MAX_NSN + 4
-_TOO_SHORT = REJECT_REASONS.index("too-short")
+_TOO_SHORT = REASON_CODE["too-short"]
 _GENERAL, _NPP_REGEX, _IDD_REGEX, _IDD_EXACT, _NPP_EXACT = 1, 2, 4, 8, 16  # region automata's label bits
 
 
@@ -133,14 +132,14 @@ def strip_international(codes: np.ndarray, values: np.ndarray,
 def _starts(plain: np.ndarray, lengths: np.ndarray, value: np.ndarray, width: np.ndarray) -> np.ndarray:
     """Whether each digit string (plain value, length) starts with the digit string (value, width > 0)."""
     cut = np.clip(lengths - width, 0, None)
-    found: np.ndarray = (width > 0) & (lengths >= width) & (plain // _POW10[cut] == value)
+    found: np.ndarray = (width > 0) & (lengths >= width) & (plain // POW10[cut] == value)
     return found
 
 
 def _tail(values: np.ndarray, lengths: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each digit string without its first `width` digits, as (sentinel value, length)."""
     rest = np.clip(lengths - width, 0, None)
-    return (values % _POW10[rest]) + _POW10[rest], rest
+    return (values % POW10[rest]) + POW10[rest], rest
 
 
 def _bits(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -155,7 +154,7 @@ def _strip(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray,
     """classify._Region.strip in bulk: (sentinel value, length, general-description match of the result,
     'the per-row path must decide' flag)."""
     info = _INFO
-    plain = values - _POW10[lengths]
+    plain = values - POW10[lengths]
     bits = _bits(regions, values, lengths)
     undecided = (info.npp_mode[regions] == 2) & ((bits & _NPP_REGEX) > 0)
     width = np.zeros(values.shape[0], dtype=np.int64)
@@ -207,12 +206,12 @@ def _bulk(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray, classify
     `same_status` when what follows is the MSISDN reading ('00'), else `idd_status` with the digits after
     the prefix as the national value (to be read as an international number)."""
     info = _INFO
-    plain = values - _POW10[lengths]
+    plain = values - POW10[lengths]
     bits = _bits(regions, values, lengths)
     idd, width = _idd_width(regions, values, lengths, plain, bits)
-    after_idd = (plain // _POW10[np.clip(lengths - width - 1, 0, None)]) % np.uint64(10)
+    after_idd = (plain // POW10[np.clip(lengths - width - 1, 0, None)]) % np.uint64(10)
     stripped = idd & (width > 0) & (after_idd != 0) & (lengths - width >= 3)
-    same = stripped & (width == 2) & (plain // _POW10[np.clip(lengths - 2, 0, None)] == 0)  # '00'
+    same = stripped & (width == 2) & (plain // POW10[np.clip(lengths - 2, 0, None)] == 0)  # '00'
     by_idd = stripped & ~same if idd_status != SLOW else np.zeros(values.shape[0], dtype=bool)
     slow = idd & ~same & ~by_idd
     code = info.code[regions]

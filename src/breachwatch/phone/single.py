@@ -9,15 +9,13 @@ import re
 import threading
 
 from .automaton import AUTOMATA, MAX_DIGITS
+from .fast import DIGIT_SETS, MAX_TEXT, PLUS_SHAPE, WS
 from .policy import REGIONS, REJECT_REASONS, Normalized, Status
 from .tables import MAX_NSN, country_codes
 
-_WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-_DIGITS = str.maketrans({ch: str(i) for digits in ("٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "０１２３４５６７８９")
-                         for i, ch in enumerate(digits)})
-_PLUS_SHAPE = re.compile(r"(?:\(?\+|tel:\+)[0-9 ().\-/]*")
+_DIGITS = str.maketrans({ch: str(i) for digits in DIGIT_SETS for i, ch in enumerate(digits)})
+_PLUS_SHAPE = re.compile(PLUS_SHAPE)
 _NOT_DIGIT = re.compile(r"[^0-9]")
-_MAX_TEXT = 200
 _WIDTH = MAX_NSN + 1
 
 
@@ -61,10 +59,10 @@ def normalize_international(raw: str, hint: str | None = None) -> Normalized | N
     """The policy's result for a number written in international form, or None where the per-row policy
     must decide (also when the automata are not loaded)."""
     tables = _tables()
-    if tables is None or len(raw) > _MAX_TEXT:
+    if tables is None or len(raw) > MAX_TEXT:
         return None
-    text = raw.strip(_WS).translate(_DIGITS)
-    if not text.isascii() or _PLUS_SHAPE.fullmatch(text) is None:
+    text = raw.strip(WS).translate(_DIGITS)
+    if not text.isascii() or _PLUS_SHAPE.match(text) is None:
         return None
     digits = _NOT_DIGIT.sub("", text)
     if len(digits) < 3:
