@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import phonenumbers
-import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,6 +26,7 @@ from breachwatch.phone import (
 from breachwatch.phone.automaton import AUTOMATA, SLOW
 from breachwatch.phone.classify import classify, national_readings
 from breachwatch.phone.national import national_candidates
+from breachwatch.phone.policy import REGION_INDEX
 from phone_rows import rows
 
 
@@ -110,10 +110,19 @@ def test_bulk_national_reading_equals_the_per_row_reading() -> None:
     digits = [d for d in ("".join(c for c in text if c.isascii() and c.isdigit()) for text, _ in data) if d]
     digits += _random_digits(rng, 8_000)
     hints = [rng.choice(regions) for _ in digits]
-    got = national_candidates(pl.Series(digits), pl.Series(hints), 253, 254)
+    values = np.array([int("1" + d) if len(d) <= 18 else 0 for d in digits], dtype=np.uint64)
+    lengths = np.array([len(d) for d in digits], dtype=np.int64)
+    region_index = np.array([REGION_INDEX[h] for h in hints], dtype=np.int64)
+    code, national_values, _, slow, status, reason = national_candidates(
+        values, lengths, region_index, lambda rows: [digits[r] for r in rows.tolist()], 253, 254)
+    got = [(int(code[i]), "" if slow[i] else str(int(national_values[i]))[1:], bool(slow[i]), int(status[i]),
+            int(reason[i])) for i in range(len(digits))]
     expected = national_readings(digits, hints, 253, 254)
     bolder = 0
-    for i, (want, have) in enumerate(zip(expected, got.iter_rows(), strict=True)):
+    for i, (want, have) in enumerate(zip(expected, got, strict=True)):
+        if len(want[1]) > 18:  # past the sentinel form: the per-row path decides the row
+            assert have[2], (digits[i], hints[i])
+            continue
         if want[2] or want[3] == SLOW:
             # The per-row reading leaves prefixes given as regexes to libphonenumber; the bulk one reads
             # those that can match one way only (the policy-level tests check these rows end to end).

@@ -25,16 +25,13 @@ import numpy as np
 import phonenumbers
 
 from .classify import LENGTH_REASON_CODE, NO_REASON, REASON_CODE, SLOW
+from .kernels import POW10, count_label_hits, run_automata
 from .policy import REGION_INDEX, REGIONS, SUPPORTED_REGIONS
 from .tables import LENGTH_POSSIBLE, MAX_NSN, RegionTable, country_table, region_table
 
 _PAD = 10  # the symbol after the last digit: every state stays where it is
 _WIDTH = MAX_NSN + 1  # label columns: lengths 0..MAX_NSN
 _DIGITS = "0123456789"
-#: Powers of ten as uint64, for digit arithmetic on numbers held as integers.
-POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
-#: Longest digit string the sentinel form holds: '1' + 18 digits fits in 64 bits.
-MAX_DIGITS = 18
 
 
 def _inner(anchored: str) -> str:
@@ -313,18 +310,6 @@ def _region_block(region: RegionTable) -> _Block | None:
     return _Block(np.hstack([moves, pad]), {"bits": bits})
 
 
-def digit_columns(values: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
-    """The digits of numbers given as (value with a leading sentinel 1, length <= MAX_DIGITS), one array
-    per position, the pad symbol past each number's end."""
-    top = int(lengths.max()) if lengths.shape[0] else 0
-    shifted = values * POW10[MAX_DIGITS - lengths]
-    columns = []
-    for k in range(top):
-        digit = (shifted // POW10[MAX_DIGITS - 1 - k]) % np.uint64(10)
-        columns.append(np.where(k < lengths, digit, _PAD).astype(np.int64))
-    return columns
-
-
 class _Machines:
     """Automata keyed by a small integer (country code or region index), concatenated into flat tables and
     grown on demand; `run` walks many digit strings at once."""
@@ -394,24 +379,11 @@ class _Machines:
              bit: int) -> tuple[np.ndarray, np.ndarray]:
         """Per digit string: how many of its prefixes (the empty one included) end in a state whose label has
         `bit`, and the length of the longest such prefix (-1 if none)."""
-        state: np.ndarray = self.start[keys]
-        marks = self.labels[label]
-        hit = (marks[state] & bit) > 0
-        count = hit.astype(np.int64)
-        last = np.where(hit, 0, -1)
-        for k, digit in enumerate(digit_columns(values, lengths)):
-            state = self.table[state * 11 + digit]
-            hit = ((marks[state] & bit) > 0) & (k < lengths)
-            count += hit
-            last = np.where(hit, k + 1, last)
-        return count, last
+        return count_label_hits(self.start[keys], values, lengths, self.table, self.labels[label], bit)
 
     def run(self, keys: np.ndarray, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The final state of each digit string from its key's start state (keys must be built and known)."""
-        state: np.ndarray = self.start[keys]
-        table = self.table
-        for digit in digit_columns(values, lengths):
-            state = table[state * 11 + digit]
+        state: np.ndarray = run_automata(self.start[keys], values, lengths, self.table)
         return state
 
 

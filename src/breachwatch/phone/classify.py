@@ -59,8 +59,9 @@ class _Region:
         self.npp_alternatives = table.npp_alternatives
         self.idd = table.idd
         self.idd_literal = table.idd_literal
-        self.idd_regex: _Matcher | None = (re.compile(table.idd).search
-                                           if table.idd is not None and not table.idd_literal else None)
+        self.idd_regex: Callable[[str], re.Match[str] | None] | None = (
+            re.compile(table.idd).match if table.idd is not None and not table.idd_literal else None)
+        self.npp_rule = table.npp_transform_rule
         if table.npp is not None and (table.npp_transform or not table.npp_alternatives):
             self.npp_regex = re.compile(table.npp)
             self.npp_alternatives = ()
@@ -75,14 +76,24 @@ class _Region:
         return self.lengths[min(max(length, 0), self.top)]
 
     def strip(self, number: str, gated: bool) -> str | None:
-        """The number after _maybe_strip_national_prefix_carrier_code, None when the per-row path must
-        decide (a regex prefix that matches something). With `gated`, the strip is kept only where parse
-        keeps it (by the length test of the stripped number)."""
-        if self.npp is None:
+        """The number after _maybe_strip_national_prefix_carrier_code (prefix stripped, or rewritten by the
+        region's transform rule), None when the per-row path must decide (a transform rule without a group
+        to test, which the metadata does not have). With `gated`, the strip is kept only where parse keeps it
+        (by the length test of the stripped number)."""
+        if self.npp is None or not number:
             return number
         if self.npp_regex is not None:
             found = self.npp_regex.match(number)
-            return None if found is not None and found.end() > 0 else number
+            if found is None:
+                return number
+            groups = found.groups()
+            if self.npp_rule and not groups:
+                return None  # a transform rule without a group: left to libphonenumber itself
+            if self.npp_rule and groups[-1] is not None:
+                rest = self.npp_regex.sub(self.npp_rule, number, count=1)
+            else:
+                rest = number[found.end():]
+            return self._kept(number, rest, gated)
         width = 0
         for alternative in self.npp_alternatives:  # re.match tries alternatives in order
             if number.startswith(alternative):
@@ -90,7 +101,10 @@ class _Region:
                 break
         if width == 0:
             return number
-        rest = number[width:]
+        return self._kept(number, number[width:], gated)
+
+    def _kept(self, number: str, rest: str, gated: bool) -> str:
+        """`rest` (the number with its national prefix stripped or transformed) where parse keeps it."""
         general = self.general
         viable = bool(general(number)) if general is not None else False
         kept = bool(general(rest)) if general is not None else False
@@ -203,11 +217,13 @@ def _hinted(hint: str) -> tuple[_Country, _Region] | None:
 Reading = tuple[int, str, bool, int, int]
 
 
-def national_readings(digits: list[str], hints: list[str], classify_status: int,
-                      same_status: int) -> list[Reading]:
+def national_readings(digits: list[str], hints: list[str], classify_status: int, same_status: int,
+                      idd_status: int | None = None) -> list[Reading]:
     """The candidate of parse(digits, hint) for bare digit strings with a region hint, up to the
     national-prefix strip: pre-status `classify_status` when it still needs classifying, `same_status`
-    where the reading equals the MSISDN reading ('00' international prefix), SLOW or a rejection."""
+    where the reading equals the MSISDN reading ('00' international prefix), SLOW or a rejection. With
+    `idd_status`, a reading whose international prefix parse strips gets that status and the digits after
+    the prefix as its national number (to be read as '+' and those digits); without, it is SLOW."""
     out: list[Reading] = []
     append = out.append
     for d, hint in zip(digits, hints, strict=True):
@@ -219,13 +235,22 @@ def national_readings(digits: list[str], hints: list[str], classify_status: int,
         country, table = found
         slow = False
         same = False
+        width = -1  # _parse_prefix_as_idd: the width of the international prefix parse strips
         if table.idd is not None and table.idd_literal:
-            idd = d.startswith(table.idd)
-            if table.idd == "00":
-                same = idd and d[2:3] != "0" and length >= 5
-            slow = idd and not same
+            width = len(table.idd) if d.startswith(table.idd) else -1
         elif table.idd_regex is not None:
-            slow = table.idd_regex(d) is not None
+            matched = table.idd_regex(d)
+            width = matched.end() if matched is not None else -1
+        if width >= 0 and d[width:width + 1] != "0":  # an IDD followed by 0 is not stripped
+            if length - width <= 2:  # TOO_SHORT_AFTER_IDD
+                slow = True
+            elif table.idd_literal and table.idd == "00":
+                same = True
+            elif idd_status is not None:
+                append((0, d[width:], False, idd_status, NO_REASON))
+                continue
+            else:
+                slow = True
         ccs = country.prefix
         lead = d.startswith(ccs)
         after = d[len(ccs):]

@@ -14,18 +14,27 @@ the row goes to the per-row path."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 import numpy as np
 import polars as pl
 
 from .automaton import AUTOMATA
 from .classify import NO_REASON, REASON_CODE, SLOW, classify
+from .kernels import (
+    KIND_BARE,
+    KIND_EMPTY,
+    KIND_JID,
+    KIND_PLUS,
+    KIND_WORD,
+    MAX_DIGITS,
+    read_texts,
+    split_country_code,
+)
 from .national import national_candidates, strip_international
 from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, Hints, NormalizedBatch, Texts, normalize
-from .tables import (
-    country_codes,
-)
+from .tables import country_codes
 
 SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
 BY_IDD = 252  # status code of a national reading that is the international reading of what follows the IDD
@@ -42,7 +51,15 @@ _BARE_SHAPE = rf"^{_SEP}*[0-9]{_SEP}*$"
 # The domain ends in a letter or digit: parse() then never reads the JID as a number (the '@' stays in it).
 _JID_SHAPE = r"^[0-9]+(?::[0-9]+)?@[A-Za-z0-9.\-]*[A-Za-z0-9]$"
 _WORD_SHAPE = r"^[A-Za-z][A-Za-z ./\-]*$"  # no digit, not 'tel:': no candidate without a hint
-_OPTS = pl.QueryOptFlags.none()
+_SUPPORTED_INDEX = {name: REGION_INDEX[name] for name in sorted(SUPPORTED_REGIONS)}
+
+
+_IS_WS = np.zeros(256, dtype=bool)
+_IS_WS[[ord(ch) for ch in WS]] = True
+_IS_CODE = np.zeros(1000, dtype=bool)
+_IS_CODE[sorted(country_codes())] = True
+_DIGIT_MAP = str.maketrans(dict(zip(_FROM, _TO, strict=True)))
+CLASSIFY = 253  # pre-status of a candidate still to be classified
 
 
 class _Part:
@@ -62,81 +79,83 @@ class _Part:
         self.reason[sel] = REASON_CODE[reason]
 
     @classmethod
-    def from_frame(cls, idx: np.ndarray, frame: pl.DataFrame) -> _Part:
-        """Results for `idx` from a frame of (i = position in idx, st, rg, num, rs); missing rows: SLOW."""
+    def decided(cls, idx: np.ndarray, decisions: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> _Part:
+        """The part of `idx` holding (status, region, number, reason) arrays."""
         part = cls(idx)
-        pos = frame["i"].to_numpy()
-        part.status[pos] = frame["st"].to_numpy()
-        part.region[pos] = frame["rg"].to_numpy()
-        part.numbers[pos] = frame["num"].to_numpy()
-        part.reason[pos] = frame["rs"].to_numpy()
+        part.status, part.region, part.numbers, part.reason = decisions
         return part
 
 
-# ---------------------------------------------------------------------------------------------- expressions
+@dataclass
+class _Candidates:
+    """Readings up to the national-prefix strip, one per entry: country code, national digits as (sentinel
+    value, length), `pending` (the code's national prefix still to strip, as for '+' numbers), `late` (the
+    per-row path decides), pre-status (CLASSIFY, SLOW, a special status or 0) and reason."""
 
-# ---------------------------------------------------------------------------------------------- readings
+    code: np.ndarray
+    value: np.ndarray
+    length: np.ndarray
+    pending: np.ndarray
+    late: np.ndarray
+    status: np.ndarray
+    reason: np.ndarray
 
-CLASSIFY = 253  # pre-status of a candidate still to be classified
+    def __getitem__(self, sel: np.ndarray) -> _Candidates:
+        return _Candidates(*(getattr(self, f.name)[sel] for f in fields(self)))
 
-
-def _candidates_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
-    return frame.select(pl.col("k").cast(pl.Int64), pl.col("cc").cast(pl.Int64), pl.col("n").cast(pl.String),
-                        pl.col("slow").cast(pl.Boolean), pl.col("st").cast(pl.UInt8), pl.col("rs").cast(pl.Int8),
-                        pl.col("ps").cast(pl.Boolean))
-
-
-def _international(digits: pl.Series, hinted: np.ndarray, offset: int) -> pl.LazyFrame:
-    """Candidates (k, cc, n, slow, st, rs) of parse('+' + digits, None) up to the national-prefix strip; k is
-    offset + position. Rows whose country code is invalid but that have a region hint go to the per-row
-    path (parse retries them as national numbers of the hint)."""
-    first = pl.col("d").str.slice(0, 1)
-    cc_chain: Any = pl
-    codes = sorted(country_codes())
-    for width in (1, 2, 3):
-        value = pl.col("d").str.slice(0, width).cast(pl.Int64, strict=False)
-        cc_chain = cc_chain.when((pl.col("l") >= width) & (first != "0") & value.is_in(codes)).then(value)
-    frame = (pl.DataFrame({"d": digits, "h": hinted}).with_row_index("k")
-             .with_columns((pl.col("k").cast(pl.Int64) + offset).alias("k"),
-                           pl.col("d").str.len_bytes().cast(pl.Int64).alias("l"))
-             .with_columns(cc_chain.otherwise(pl.lit(0)).cast(pl.Int64).alias("cc"))
-             .with_columns(pl.col("d").str.slice(pl.col("cc").cast(pl.String).str.len_bytes()).alias("n"))
-             .with_columns(pl.col("n").str.len_bytes().cast(pl.Int64).alias("nl")))
-    status = (pl.when(pl.col("l") < 3).then(pl.lit(SLOW))
-              .when((pl.col("cc") == 0) & pl.col("h")).then(pl.lit(SLOW))
-              .when(pl.col("cc") == 0).then(pl.lit(0))
-              .when(pl.col("nl") < 2).then(pl.lit(0)).otherwise(pl.lit(CLASSIFY)))
-    reason = (pl.when(pl.col("cc") == 0).then(pl.lit(REASON_CODE["invalid-country-code"]))
-              .otherwise(pl.lit(REASON_CODE["too-short"])))
-    frame = frame.with_columns(status.alias("st"), reason.alias("rs"), pl.lit(False).alias("slow"),
-                               pl.lit(True).alias("ps"))
-    return _candidates_frame(frame.lazy())
+    @staticmethod
+    def concat(parts: list[_Candidates]) -> _Candidates:
+        """The candidates of `parts`, one after the other."""
+        return _Candidates(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(_Candidates)))
 
 
-def _national(digits: pl.Series, hints: pl.Series, offset: int) -> tuple[pl.LazyFrame, pl.Series]:
-    """Candidates (k, cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint,
-    up to the national-prefix strip; st SAME_AS_MSISDN where the reading equals the MSISDN reading, and
-    BY_IDD where parse strips an international prefix (n is then what follows it). Also the n column."""
-    frame = national_candidates(digits, hints, CLASSIFY, SAME_AS_MSISDN, BY_IDD).with_columns(
-        pl.int_range(offset, offset + digits.shape[0], dtype=pl.Int64).alias("k"),
-        pl.lit(False).alias("ps"))
-    return _candidates_frame(frame.lazy()), frame["n"]
+def _international(codes: np.ndarray, values: np.ndarray, lengths: np.ndarray, digits: np.ndarray,
+                   hinted: np.ndarray) -> _Candidates:
+    """Candidates of parse('+' + digits, None) up to the national-prefix strip, from the digits' length and
+    their split into country code and national digits (`kernels.split_country_code`). Rows whose country
+    code is invalid but that have a region hint go to the per-row path (parse retries them as national
+    numbers of the hint)."""
+    n = codes.shape[0]
+    status = np.full(n, CLASSIFY, dtype=np.uint8)
+    status[lengths < 2] = 0
+    status[codes == 0] = 0
+    status[(codes == 0) & hinted] = SLOW
+    status[digits < 3] = SLOW
+    reason = np.where(codes == 0, REASON_CODE["invalid-country-code"], REASON_CODE["too-short"]).astype(np.int8)
+    return _Candidates(codes, values, lengths, np.ones(n, dtype=bool), np.zeros(n, dtype=bool), status, reason)
 
 
-def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
-    """(i = k, st, rg, num, rs) of every candidate: decided by the compiled automata, by the per-candidate
-    classifier where the automata cannot decide (a national prefix still to strip, an unknown code), or its
-    pre-status."""
-    frame = candidates.collect(optimizations=_OPTS)
-    todo = frame.filter(pl.col("st") == CLASSIFY)
-    late = todo["slow"].to_numpy()
-    lengths = todo["n"].str.len_bytes().cast(pl.Int64).to_numpy()
-    values = pl.select(pl.concat_str([pl.lit("1"), pl.lit(todo["n"])]).cast(pl.UInt64, strict=False)
-                       .fill_null(0)).to_series().to_numpy()
-    codes, pending = todo["cc"].to_numpy(), todo["ps"].to_numpy()
+def _national(values: np.ndarray, lengths: np.ndarray, regions: np.ndarray,
+              digits_of: Callable[[np.ndarray], list[str]]) -> _Candidates:
+    """Candidates of parse(digits, hint) for bare digit strings with a region hint, up to the national-prefix
+    strip; status SAME_AS_MSISDN where the reading equals the MSISDN reading, and BY_IDD where parse strips an
+    international prefix (the national digits are then what follows it)."""
+    code, national_values, national_lengths, late, status, reason = national_candidates(
+        values, lengths, regions, digits_of, CLASSIFY, SAME_AS_MSISDN, BY_IDD)
+    return _Candidates(code, national_values, national_lengths, np.zeros(code.shape[0], dtype=bool), late,
+                       status, reason)
+
+
+def _national_text(value: int, length: int) -> str:
+    return str(value)[1:] if length <= MAX_DIGITS else ""
+
+
+def _classify(candidates: _Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(status, region, number, reason) of every candidate: decided by the compiled automata, by the
+    per-candidate classifier where the automata cannot decide (a national prefix still to strip, an unknown
+    code), or its pre-status."""
+    n = candidates.code.shape[0]
+    status, reason = candidates.status.copy(), candidates.reason.copy()
+    region, number = np.zeros(n, dtype=np.uint8), np.zeros(n, dtype=np.uint64)
+    todo = np.flatnonzero(status == CLASSIFY)
+    if todo.shape[0] == 0:
+        return status, region, number, reason
+    late = candidates.late[todo]
+    values, lengths = candidates.value[todo], candidates.length[todo]
+    codes, pending = candidates.code[todo], candidates.pending[todo]
     st, rg, num, rs = AUTOMATA.decide(codes, values, lengths, pending)
     st[late] = SLOW
-    to_strip = np.flatnonzero((st == SLOW) & ~late & pending)
+    to_strip = np.flatnonzero((st == SLOW) & ~late & pending & (lengths <= MAX_DIGITS))
     if to_strip.shape[0]:  # a national prefix to strip first (as parse does after the country code)
         stripped_values, stripped_lengths, done = strip_international(
             codes[to_strip], values[to_strip], lengths[to_strip])
@@ -145,20 +164,15 @@ def _classify_candidates(candidates: pl.LazyFrame) -> pl.DataFrame:
                                       np.zeros(rows.shape[0], dtype=bool))
         for column, decided_column in zip((st, rg, num, rs), after_strip, strict=True):
             column[rows] = decided_column
-    back = np.flatnonzero((st == SLOW) & ~late)
+    back = np.flatnonzero((st == SLOW) & ~late & (lengths <= MAX_DIGITS))
     if back.shape[0]:
-        rows = todo[back]
-        decided = classify(rows["cc"].to_list(), rows["n"].to_list(), rows["ps"].to_list(),
-                           [False] * back.shape[0])
+        nationals = [_national_text(v, k) for v, k in zip(values[back].tolist(), lengths[back].tolist(),
+                                                          strict=True)]
+        decided = classify(codes[back].tolist(), nationals, pending[back].tolist(), [False] * back.shape[0])
         for column, decided_values in zip((st, rg, num, rs), zip(*decided, strict=True), strict=True):
             column[back] = decided_values
-    classified = pl.DataFrame({"i": todo["k"], "st": pl.Series(st, dtype=pl.UInt8),
-                               "rg": pl.Series(rg, dtype=pl.UInt8), "num": pl.Series(num, dtype=pl.UInt64),
-                               "rs": pl.Series(rs, dtype=pl.Int8)})
-    rest = frame.filter(pl.col("st") != CLASSIFY).select(
-        pl.col("k").alias("i"), pl.col("st"), pl.lit(0, dtype=pl.UInt8).alias("rg"),
-        pl.lit(0, dtype=pl.UInt64).alias("num"), pl.col("rs"))
-    return pl.concat([rest, classified], how="vertical_relaxed")
+    status[todo], region[todo], number[todo], reason[todo] = st, rg, num, rs
+    return status, region, number, reason
 
 
 def _combine(first: _Part, second: _Part) -> _Part:
@@ -177,15 +191,15 @@ def _combine(first: _Part, second: _Part) -> _Part:
     return out
 
 
-def _resolve_hints(n: int, hints: Hints,
-                   default_region: str | None) -> tuple[pl.Series, np.ndarray]:
-    """(the hint each row's normalize call gets, or null; rows whose hint needs the per-row path)."""
+def _resolve_hints(n: int, hints: Hints, default_region: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(the region index of the hint each row's normalize call gets, or -1; rows whose hint needs the
+    per-row path)."""
     default = default_region.strip() if default_region else None
     if hints is None:
         value = default.upper() if default else None
-        ok = value if value in SUPPORTED_REGIONS else None
+        index = REGION_INDEX[value] if value in SUPPORTED_REGIONS else -1
         odd = bool(default is not None and not default.isascii())
-        return pl.Series("h", [ok] * n, dtype=pl.String), np.full(n, odd, dtype=bool)
+        return np.full(n, index, dtype=np.int64), np.full(n, odd, dtype=bool)
     raw = pl.Series("h", hints, dtype=pl.String)
     fallback = default_region or None
     frame = pl.DataFrame({"h": raw}).with_columns(
@@ -194,9 +208,24 @@ def _resolve_hints(n: int, hints: Hints,
     frame = frame.with_columns(pl.col("t").str.to_uppercase().alias("u"))
     ascii_only = frame["t"].fill_null("").str.contains(r"^[\x00-\x7f]*$").to_numpy()
     odd_rows: np.ndarray = ~ascii_only
-    known = frame["u"].is_in(sorted(SUPPORTED_REGIONS)).fill_null(False)
-    resolved = pl.select(pl.when(pl.lit(known)).then(pl.lit(frame["u"])).otherwise(None)).to_series()
-    return resolved.alias("h"), odd_rows
+    regions = frame["u"].replace_strict(_SUPPORTED_INDEX, default=-1, return_dtype=pl.Int64).fill_null(-1)
+    return regions.to_numpy(), odd_rows
+
+
+def _utf8(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all texts one after the other, the offset of each text (n + 1 entries), and
+    which texts are not null."""
+    present = texts.is_not_null().to_numpy()
+    filled = texts.fill_null("")
+    offsets = np.zeros(texts.shape[0] + 1, dtype=np.int64)
+    np.cumsum(filled.str.len_bytes().to_numpy(), out=offsets[1:])
+    joined = filled.str.join("").item() if texts.shape[0] else ""
+    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8), offsets, present
+
+
+def _digits_text(text: str) -> str:
+    """The digits of a text as the fast path reads them (ASCII, Arabic-Indic, Persian, full-width)."""
+    return "".join(ch for ch in text.strip(WS).translate(_DIGIT_MAP) if "0" <= ch <= "9")
 
 
 def normalize_fast(phones: Texts, hints: Hints,
@@ -211,59 +240,41 @@ def undecided_rows(phones: Texts, hints: Hints,
     return np.flatnonzero(_decide(phones, hints, default_region).status == SLOW)
 
 
-def _msisdn(values: pl.Expr) -> pl.Expr:
-    """The policy's MSISDN reading of digits: a leading '00' is dropped."""
-    return pl.when(values.str.starts_with("00")).then(values.str.slice(2)).otherwise(values)
-
-
 def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Part:
     n = len(phones)
     out = _Part(np.arange(n))
     if n == 0:
         return out
-    hint, odd_hint = _resolve_hints(n, hints, default_region)
+    regions, odd_hint = _resolve_hints(n, hints, default_region)
     raw = phones.cast(pl.String) if isinstance(phones, pl.Series) else pl.Series(phones, dtype=pl.String)
-    frame = pl.DataFrame({"raw": raw.alias("raw"), "h": hint, "odd": odd_hint})
-    text = pl.col("raw").str.strip_chars(WS).str.replace_many(_FROM, _TO)
-    frame = frame.with_columns(text.alias("t")).with_columns(
-        (pl.col("h").is_not_null() & ~pl.col("odd")).alias("hinted"),
-        (~pl.col("odd") & (pl.col("raw").str.len_chars() <= MAX_TEXT)).alias("ok"),
-        pl.col("t").str.replace_all("[^0-9]", "").alias("d"),
-        pl.col("t").str.extract(r"^([0-9]+)", 1).alias("user"),
-    ).with_columns(
-        (pl.col("ok") & (pl.col("t") == "")).alias("empty"),
-        (pl.col("ok") & pl.col("t").str.contains(PLUS_SHAPE)).alias("plus"),
-        (pl.col("ok") & pl.col("t").str.contains(_BARE_SHAPE) & ~pl.col("t").str.contains(PLUS_SHAPE)).alias("bare"),
-        (pl.col("ok") & pl.col("t").str.contains(_JID_SHAPE)).alias("jid"),
-        (pl.col("ok") & ~pl.col("hinted") & pl.col("t").str.contains(_WORD_SHAPE)).alias("word"),
-    ).with_columns(
-        pl.when(pl.col("plus")).then(pl.col("d")).when(pl.col("bare")).then(_msisdn(pl.col("d")))
-        .when(pl.col("jid")).then(_msisdn(pl.col("user"))).alias("intl"),
-    )
-    flags = {name: frame[name].fill_null(False).to_numpy() for name in
-             ("empty", "plus", "bare", "jid", "word", "hinted")}
-    out.reject(np.flatnonzero(flags["empty"]), "empty")
-    out.reject(np.flatnonzero(flags["word"]), "no-digits")
-    has_intl = flags["plus"] | flags["bare"] | flags["jid"]
-    sel = np.flatnonzero(has_intl)
+    data, offsets, present = _utf8(raw)
+    hinted = (regions >= 0) & ~odd_hint
+    kind, d_values, d_lengths, i_lengths, codes, n_values, n_lengths = read_texts(
+        data, offsets, present & ~odd_hint, hinted, MAX_TEXT, _IS_WS, _IS_CODE)
+    out.reject(np.flatnonzero((kind == KIND_EMPTY) | ~present), "empty")  # normalize(None) is 'empty' too
+    out.reject(np.flatnonzero(kind == KIND_WORD), "no-digits")
+    plus, bare, jid = kind == KIND_PLUS, kind == KIND_BARE, kind == KIND_JID
+    sel = np.flatnonzero(plus | bare | jid)
     if sel.shape[0] == 0:
         return out
-    bare_hinted = (flags["bare"] & flags["hinted"])[sel]
+    bare_hinted = (bare & hinted)[sel]
     rows = sel[bare_hinted]
-    parts = [_international(frame["intl"].gather(sel), (flags["plus"] & flags["hinted"])[sel], 0)]
-    national_n = pl.Series("n", [], dtype=pl.String)
+    parts = [_international(codes[sel], n_values[sel], n_lengths[sel], i_lengths[sel], (plus & hinted)[sel])]
     if rows.shape[0]:
-        national, national_n = _national(frame["d"].gather(rows), frame["h"].gather(rows), sel.shape[0])
-        parts.append(national)
-    results = _classify_candidates(pl.concat(parts))
+        def digits_of(subset: np.ndarray) -> list[str]:
+            return [_national_text(int(d_values[r]), int(d_lengths[r])) if d_lengths[r] <= MAX_DIGITS
+                    else _digits_text(str(raw[int(r)])) for r in rows[subset]]
+
+        parts.append(_national(d_values[rows], d_lengths[rows], regions[rows], digits_of))
+    candidates = _Candidates.concat(parts)
     keys = np.concatenate([sel, rows])
-    both = _Part.from_frame(keys, results)
+    both = _Part.decided(keys, _classify(candidates))
     second = _subset(both, np.arange(sel.shape[0]))
     # Rows read only internationally: '+…' shapes, and MSISDN/JID rows without a hint.
-    alone = (flags["plus"] | ~flags["hinted"])[sel]
+    alone = (plus | ~hinted)[sel]
     _store(out, _subset(second, alone))
     # A JID with a hint: parse(jid, hint) is NOT_A_NUMBER, so the MSISDN reading decides.
-    jid_hinted = (flags["jid"] & flags["hinted"] & ~flags["plus"])[sel]
+    jid_hinted = (jid & hinted)[sel]
     if jid_hinted.any():
         first = _Part(sel[jid_hinted])
         first.reject(np.ones(first.idx.shape[0], dtype=bool), "not-a-number")
@@ -273,8 +284,10 @@ def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Part:
         first = _subset(both, np.arange(sel.shape[0], keys.shape[0]))
         by_idd = np.flatnonzero(first.status == BY_IDD)
         if by_idd.shape[0]:  # parse(digits, hint) strips the international prefix: read the rest as '+…'
-            read = _Part.from_frame(by_idd, _classify_candidates(
-                _international(national_n.gather(by_idd), np.zeros(by_idd.shape[0], dtype=bool), 0)))
+            national = candidates[np.arange(sel.shape[0], keys.shape[0])[by_idd]]
+            idd_codes, rest_values, rest_lengths = split_country_code(national.value, national.length, _IS_CODE)
+            read = _Part.decided(by_idd, _classify(_international(
+                idd_codes, rest_values, rest_lengths, national.length, np.zeros(by_idd.shape[0], dtype=bool))))
             first.status[by_idd], first.region[by_idd] = read.status, read.region
             first.numbers[by_idd], first.reason[by_idd] = read.numbers, read.reason
         same = first.status == SAME_AS_MSISDN

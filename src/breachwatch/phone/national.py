@@ -9,12 +9,13 @@ Digit strings are held as (sentinel value, length): '0123' is (10123, 4), so lea
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
-import polars as pl
 
-from .automaton import AUTOMATA, MAX_DIGITS, POW10
+from .automaton import AUTOMATA
 from .classify import NO_REASON, REASON_CODE, SLOW, national_readings
+from .kernels import MAX_DIGITS, POW10
 from .policy import REGION_INDEX, REGIONS
 from .tables import MAX_NSN, country_table, region_table
 
@@ -251,40 +252,41 @@ def _bulk(regions: np.ndarray, values: np.ndarray, lengths: np.ndarray, classify
     return code, national_values, national_lengths, undecided, status, reason
 
 
-def national_candidates(digits: pl.Series, hints: pl.Series, classify_status: int, same_status: int,
-                        idd_status: int | None = None) -> pl.DataFrame:
-    """(cc, n, slow, st, rs) of parse(digits, hint) for bare digit strings with a region hint, up to the
-    national-prefix strip: equal row by row to `classify.national_readings`, except that with `idd_status`
-    rows whose international prefix parse strips get that status and the digits after it as n."""
-    n = digits.shape[0]
-    regions = hints.replace_strict(REGION_INDEX, default=REGION_INDEX["ZZ"], return_dtype=pl.Int64).to_numpy()
-    lengths = digits.str.len_bytes().fill_null(0).cast(pl.Int64).to_numpy()
+def national_candidates(values: np.ndarray, lengths: np.ndarray, regions: np.ndarray,
+                        digits_of: Callable[[np.ndarray], list[str]], classify_status: int, same_status: int,
+                        idd_status: int | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(code, national sentinel value, national length, slow, pre-status, reason) of parse(digits, hint) for
+    bare digit strings (sentinel value, length; value 0 past MAX_DIGITS) with a region hint (region index),
+    up to the national-prefix strip: equal row by row to `classify.national_readings`, except that with
+    `idd_status` rows whose international prefix parse strips get that status and the digits after it as
+    the national digits. `digits_of(positions)` gives the digit strings of rows the bulk read leaves to
+    `national_readings`."""
+    n = values.shape[0]
     _INFO.ensure(regions)
     bulk = _INFO.ok[regions] & (lengths >= 3) & (lengths <= MAX_DIGITS)
     rows = np.flatnonzero(bulk)
-    values = pl.select(pl.concat_str([pl.lit("1"), pl.lit(digits.gather(rows))])
-                       .cast(pl.UInt64)).to_series().to_numpy()
-    code, national_values, _, slow, status, reason = _bulk(
-        regions[rows], values, lengths[rows], classify_status, same_status,
-        SLOW if idd_status is None else idd_status)
-    texts = pl.select(pl.when(pl.lit(pl.Series(slow, dtype=pl.Boolean))).then(pl.lit(""))
-                      .otherwise(pl.lit(pl.Series(national_values, dtype=pl.UInt64)).cast(pl.String).str.slice(1))
-                      ).to_series()
     out_code = np.zeros(n, dtype=np.int64)
+    out_values = np.ones(n, dtype=np.uint64)
+    out_lengths = np.zeros(n, dtype=np.int64)
     out_slow = np.zeros(n, dtype=bool)
     out_status = np.zeros(n, dtype=np.uint8)
     out_reason = np.full(n, NO_REASON, dtype=np.int8)
-    out_code[rows], out_slow[rows], out_status[rows], out_reason[rows] = code, slow, status, reason
-    national = pl.Series("n", [None] * n, dtype=pl.String).scatter(rows, texts) if n else pl.Series(
-        "n", [], dtype=pl.String)
-    rest = np.flatnonzero(~bulk)
+    if rows.shape[0]:
+        (out_code[rows], out_values[rows], out_lengths[rows], out_slow[rows], out_status[rows],
+         out_reason[rows]) = _bulk(regions[rows], values[rows], lengths[rows], classify_status, same_status,
+                                   SLOW if idd_status is None else idd_status)
+    # Rows the bulk read cannot take, or leaves undecided (a national prefix given as a regex that matches,
+    # an international prefix with more than one possible width...): read one by one.
+    rest = np.flatnonzero(~bulk | out_slow | (out_status == SLOW))
     if rest.shape[0]:
-        readings = national_readings(digits.gather(rest).to_list(), hints.gather(rest).to_list(),
-                                     classify_status, same_status)
-        columns = list(zip(*readings, strict=True))
-        out_code[rest] = columns[0]
-        national = national.scatter(rest, pl.Series(columns[1], dtype=pl.String))
-        out_slow[rest] = columns[2]
-        out_status[rest] = columns[3]
-        out_reason[rest] = columns[4]
-    return pl.DataFrame({"cc": out_code, "n": national, "slow": out_slow, "st": out_status, "rs": out_reason})
+        names = [REGIONS[r] for r in regions[rest].tolist()]
+        readings = national_readings(digits_of(rest), names, classify_status, same_status, idd_status)
+        for position, (code, national, slow, status, reason) in zip(rest.tolist(), readings, strict=True):
+            out_code[position], out_status[position], out_reason[position] = code, status, reason
+            out_slow[position] = slow or len(national) > MAX_DIGITS
+            if not out_slow[position]:
+                out_values[position], out_lengths[position] = int("1" + national), len(national)
+    out_values[out_slow] = 1
+    out_lengths[out_slow] = 0
+    return out_code, out_values, out_lengths, out_slow, out_status, out_reason

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import threading
 
-from .automaton import AUTOMATA, MAX_DIGITS
+from .automaton import AUTOMATA
 from .fast import DIGIT_SETS, MAX_TEXT, PLUS_SHAPE, WS
+from .kernels import MAX_DIGITS
 from .policy import REGIONS, REJECT_REASONS, Normalized, Status
 from .tables import MAX_NSN, country_codes
 

@@ -47,6 +47,8 @@ class RegionTable:
     #: the national prefix as alternatives of digit literals, tried in order ('0|180020'), else ().
     npp_alternatives: tuple[str, ...]
     npp_transform: bool
+    #: the national prefix transform rule (a `re.sub` template such as '9\\1'), or None.
+    npp_transform_rule: str | None
     idd: str | None
     idd_literal: bool
     #: _test_number_length result code by number length 0..MAX_NSN+3.
@@ -109,7 +111,8 @@ def _build(region: str, metadata: PhoneMetadata) -> RegionTable:
         types=types, leading_digits=prefix(metadata.leading_digits) if metadata.leading_digits else None,
         npp=npp if npp_literal else (prefix(npp) if npp else None), npp_literal=npp_literal,
         npp_alternatives=tuple(npp.split("|")) if npp and _LITERALS.fullmatch(npp) else (),
-        npp_transform=bool(metadata.national_prefix_transform_rule), idd=idd if idd_literal else (
+        npp_transform=bool(metadata.national_prefix_transform_rule),
+        npp_transform_rule=metadata.national_prefix_transform_rule or None, idd=idd if idd_literal else (
             prefix(idd) if idd else None), idd_literal=idd_literal,
         lengths=_length_table(metadata), usable=usable,
     )
