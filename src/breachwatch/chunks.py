@@ -18,6 +18,7 @@ from typing import BinaryIO
 import numpy as np
 import polars as pl
 
+from .csvscan import byte_kinds, irregular_quoted_lines, scan_lines
 from .errors import InputError
 from .models import DATA_CLASS_BITS
 from .readers import (
@@ -111,7 +112,13 @@ def _quoted_lines(data: bytes) -> tuple[list[int], list[str]]:
 def _first_open_record(data: bytes, delimiter: str) -> int:
     """Byte offset of the first line of `data` (whole lines) that starts a record spanning several lines (a
     quoted field still open at the line's end, as Python's csv module reads the line), -1 if none."""
-    starts, lines = _quoted_lines(data)
+    if delimiter.isascii() and delimiter not in '"\r\n\0':  # lines whose quoting is regular open no record
+        starts: list[int] = [int(start) for start in irregular_quoted_lines(np.frombuffer(data, dtype=np.uint8),
+                                                                            byte_kinds(delimiter))]
+        lines = [data[start:data.find(b"\n", start) + 1 or len(data)].decode("utf-8", errors="replace")
+                 for start in starts]
+    else:
+        starts, lines = _quoted_lines(data)
     # One csv pass over all the lines with quotes: if no line leaves a quoted field open, each line is one
     # record and no field holds a line end.
     try:
@@ -240,7 +247,60 @@ def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
     if (any(odd in data for odd in _ODD_BYTES) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
             or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
         return None
+    if not delimiter.isascii() or delimiter in '"\r\n\0':
+        return _polars_rows_checked(layout, chunk, data, first_row_line)
+    width = len(layout.columns)
+    columns = layout.columns
+    column_bits = np.zeros(width, dtype=np.uint16)
+    for column, data_class in layout.class_columns.items():
+        column_bits[columns.index(column)] |= 1 << DATA_CLASS_BITS.index(data_class)
+    masks, irregular, unsure = scan_lines(np.frombuffer(data, dtype=np.uint8), byte_kinds(delimiter), width,
+                                          column_bits)
+    if irregular.shape[0]:
+        return _polars_rows_checked(layout, chunk, data, first_row_line)
+    phone_at = columns.index(layout.phone_column or "")
+    country_at = columns.index(layout.country_column) if layout.country_column else None
+    wanted = sorted({phone_at, phone_at if country_at is None else country_at})  # Polars keeps file order
     # Invalid UTF-8 makes Polars raise (strict decoding), and the serial code then names the line.
+    try:
+        frame = pl.read_csv(data, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
+                            columns=wanted)
+        if unsure.shape[0]:  # white space beyond ASCII: as str.strip() sees it
+            _judge_masks(data, unsure, delimiter, column_bits, masks)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):  # the serial code reads (and reports) it
+        return None
+    if frame.height != masks.shape[0]:
+        return None
+    if frame.width != len(wanted):
+        return None
+    phone = frame.to_series(wanted.index(phone_at)).fill_null("")
+    hints = frame.to_series(wanted.index(country_at)).fill_null("") if country_at is not None else None
+    rows = np.arange(first_row_line, first_row_line + frame.height, dtype=np.int64)
+    return RowBatch(phone, hints, masks, rows, [], chunk.bytes_read)
+
+
+def _judge_masks(data: bytes, starts: np.ndarray, delimiter: str, column_bits: np.ndarray,
+                 masks: np.ndarray) -> None:
+    """Set the masks of the lines at `starts` (regular lines) from their fields as Python's csv module reads
+    them, a field counting when str.strip() leaves something."""
+    line_starts = np.zeros(0, dtype=np.int64)
+    for start in starts.tolist():
+        if not line_starts.shape[0]:
+            line_starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1])
+        line = int(np.searchsorted(line_starts, start))
+        end = data.find(b"\n", start) + 1 or len(data)
+        fields = next(csv.reader([data[start:end].decode("utf-8")], delimiter=delimiter))
+        mask = 0
+        for column, field in enumerate(fields):
+            if column < column_bits.shape[0] and field.strip():
+                mask |= int(column_bits[column])
+        masks[line] = mask
+
+
+def _polars_rows_checked(layout: DumpLayout, chunk: RawChunk, data: bytes, first_row_line: int) -> RowBatch | None:
+    """The rows of a piece with irregular quoting read by Polars, or None where a line reads otherwise with
+    Python's csv module."""
+    delimiter = layout.delimiter or ","
     width = len(layout.columns)
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
