@@ -21,6 +21,8 @@ import polars as pl
 from .csvscan import byte_kinds, irregular_quoted_lines, scan_lines
 from .errors import InputError
 from .models import DATA_CLASS_BITS
+from .phone import Hints, Texts
+from .phone.texts import Utf8Texts
 from .readers import (
     MAX_LINE_CHARS,
     DumpLayout,
@@ -228,9 +230,12 @@ _ODD_BYTES = (b"\0", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
 
 
 def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
-    """The rows of a CSV/TSV piece read by Polars, or None where Polars might read it otherwise than
-    Python's csv module (blank lines, lone CR, records over several lines, rows with a different number of
-    fields, quotes Polars reads differently, invalid UTF-8: the serial code then reports them as before)."""
+    """The rows of a CSV/TSV piece read without the csv module, or None where another reader might read it
+    otherwise than Python's csv module (blank lines, lone CR, records over several lines, rows with a
+    different number of fields, quotes read differently, invalid UTF-8: the serial code then reports them
+    as before). Where every line is regular (`csvscan.py`), the phone and country values are taken from the
+    piece's bytes as they stand; else Polars reads the piece and its lines with quotes are compared with
+    the csv module's reading."""
     delimiter = layout.delimiter
     if layout.format not in ("csv", "tsv") or delimiter is None or len(delimiter) != 1:
         return None
@@ -244,38 +249,48 @@ def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
         first_row_line += 1
     if not data:
         return None
+    if delimiter.isascii() and delimiter not in '"\r\n\0\x1c\x1d\x1e\x1f':
+        fast = _regular_rows(layout, chunk, data, first_row_line)
+        if fast is not None:
+            return fast
     if (any(odd in data for odd in _ODD_BYTES) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
             or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
         return None
-    if not delimiter.isascii() or delimiter in '"\r\n\0':
-        return _polars_rows_checked(layout, chunk, data, first_row_line)
-    width = len(layout.columns)
+    return _polars_rows_checked(layout, chunk, data, first_row_line)
+
+
+def _regular_rows(layout: DumpLayout, chunk: RawChunk, data: bytes, first_row_line: int) -> RowBatch | None:
+    """The rows of a piece whose lines are all regular and hold the layout's fields, None otherwise."""
+    delimiter = layout.delimiter or ","
     columns = layout.columns
+    width = len(columns)
     column_bits = np.zeros(width, dtype=np.uint16)
     for column, data_class in layout.class_columns.items():
         column_bits[columns.index(column)] |= 1 << DATA_CLASS_BITS.index(data_class)
-    masks, irregular, unsure = scan_lines(np.frombuffer(data, dtype=np.uint8), byte_kinds(delimiter), width,
-                                          column_bits)
-    if irregular.shape[0]:
-        return _polars_rows_checked(layout, chunk, data, first_row_line)
     phone_at = columns.index(layout.phone_column or "")
-    country_at = columns.index(layout.country_column) if layout.country_column else None
-    wanted = sorted({phone_at, phone_at if country_at is None else country_at})  # Polars keeps file order
-    # Invalid UTF-8 makes Polars raise (strict decoding), and the serial code then names the line.
-    try:
-        frame = pl.read_csv(data, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
-                            columns=wanted)
-        if unsure.shape[0]:  # white space beyond ASCII: as str.strip() sees it
-            _judge_masks(data, unsure, delimiter, column_bits, masks)
-    except (pl.exceptions.PolarsError, UnicodeDecodeError):  # the serial code reads (and reports) it
+    kept = [phone_at] + ([columns.index(layout.country_column)] if layout.country_column else [])
+    raw = np.frombuffer(data, dtype=np.uint8)
+    masks, irregular, unsure, ranges = scan_lines(raw, byte_kinds(delimiter), width, column_bits,
+                                                  np.array(kept, dtype=np.int64))
+    if irregular.shape[0]:  # invalid UTF-8 among them: the serial code names the line
         return None
-    if frame.height != masks.shape[0]:
-        return None
-    if frame.width != len(wanted):
-        return None
-    phone = frame.to_series(wanted.index(phone_at)).fill_null("")
-    hints = frame.to_series(wanted.index(country_at)).fill_null("") if country_at is not None else None
-    rows = np.arange(first_row_line, first_row_line + frame.height, dtype=np.int64)
+    if unsure.shape[0]:  # white space beyond ASCII: as str.strip() sees it
+        _judge_masks(data, unsure, delimiter, column_bits, masks)
+    rows = np.arange(first_row_line, first_row_line + masks.shape[0], dtype=np.int64)
+    if (ranges[:, 0::2] < 0).any():  # doubled quotes inside a phone or country value: Polars unescapes them
+        wanted = sorted(set(kept))  # Polars keeps file order
+        try:
+            frame = pl.read_csv(data, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
+                                columns=wanted)
+        except pl.exceptions.PolarsError:
+            return None
+        if frame.height != masks.shape[0] or frame.width != len(wanted):
+            return None
+        phone: Texts = frame.to_series(wanted.index(phone_at)).fill_null("")
+        hints: Hints = (frame.to_series(wanted.index(kept[1])).fill_null("") if len(kept) > 1 else None)
+        return RowBatch(phone, hints, masks, rows, [], chunk.bytes_read)
+    phone = Utf8Texts(raw, ranges[:, 0], ranges[:, 1])
+    hints = Utf8Texts(raw, ranges[:, 2], ranges[:, 3]) if len(kept) > 1 else None
     return RowBatch(phone, hints, masks, rows, [], chunk.bytes_read)
 
 

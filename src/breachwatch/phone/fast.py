@@ -30,11 +30,13 @@ from .kernels import (
     KIND_WORD,
     MAX_DIGITS,
     read_texts,
+    short_keys,
     split_country_code,
 )
 from .national import national_candidates, strip_international
 from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, Hints, NormalizedBatch, Texts, normalize
 from .tables import country_codes
+from .texts import Utf8Texts
 
 SAME_AS_MSISDN = 254  # status code of a national reading that equals the MSISDN reading ('00' prefix)
 BY_IDD = 252  # status code of a national reading that is the international reading of what follows the IDD
@@ -51,7 +53,6 @@ _BARE_SHAPE = rf"^{_SEP}*[0-9]{_SEP}*$"
 # The domain ends in a letter or digit: parse() then never reads the JID as a number (the '@' stays in it).
 _JID_SHAPE = r"^[0-9]+(?::[0-9]+)?@[A-Za-z0-9.\-]*[A-Za-z0-9]$"
 _WORD_SHAPE = r"^[A-Za-z][A-Za-z ./\-]*$"  # no digit, not 'tel:': no candidate without a hint
-_SUPPORTED_INDEX = {name: REGION_INDEX[name] for name in sorted(SUPPORTED_REGIONS)}
 
 
 _IS_WS = np.zeros(256, dtype=bool)
@@ -191,36 +192,53 @@ def _combine(first: _Part, second: _Part) -> _Part:
     return out
 
 
+def _hint_rule(hint: str | None, fallback: str | None) -> tuple[int, bool]:
+    """(region index the hint gives, or -1; the hint needs the per-row path): the hint, or `fallback` when
+    it is empty, stripped of white space and upper-cased; a hint beyond ASCII goes to the per-row path."""
+    text = hint if hint else fallback
+    if text is None:
+        return -1, False
+    text = text.strip(WS)
+    upper = text.upper()
+    return (REGION_INDEX[upper] if upper in SUPPORTED_REGIONS else -1), not text.isascii()
+
+
 def _resolve_hints(n: int, hints: Hints, default_region: str | None) -> tuple[np.ndarray, np.ndarray]:
     """(the region index of the hint each row's normalize call gets, or -1; rows whose hint needs the
-    per-row path)."""
-    default = default_region.strip() if default_region else None
-    if hints is None:
-        value = default.upper() if default else None
-        index = REGION_INDEX[value] if value in SUPPORTED_REGIONS else -1
-        odd = bool(default is not None and not default.isascii())
-        return np.full(n, index, dtype=np.int64), np.full(n, odd, dtype=bool)
-    raw = pl.Series("h", hints, dtype=pl.String)
+    per-row path). Hints are few distinct texts: each is judged once."""
     fallback = default_region or None
-    frame = pl.DataFrame({"h": raw}).with_columns(
-        pl.when(pl.col("h").is_null() | (pl.col("h") == "")).then(pl.lit(fallback, dtype=pl.String))
-        .otherwise(pl.col("h")).str.strip_chars(WS).alias("t"))
-    frame = frame.with_columns(pl.col("t").str.to_uppercase().alias("u"))
-    ascii_only = frame["t"].fill_null("").str.contains(r"^[\x00-\x7f]*$").to_numpy()
-    odd_rows: np.ndarray = ~ascii_only
-    regions = frame["u"].replace_strict(_SUPPORTED_INDEX, default=-1, return_dtype=pl.Int64).fill_null(-1)
-    return regions.to_numpy(), odd_rows
+    if hints is None:
+        index, strange = _hint_rule(None, default_region.strip() if default_region else None)
+        return np.full(n, index, dtype=np.int64), np.full(n, strange, dtype=bool)
+    if isinstance(hints, Utf8Texts):
+        keys = short_keys(hints.data, hints.starts, hints.ends)
+        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        judged = [_hint_rule(hints[int(row)], fallback) if key >= 0 else (-1, False)
+                  for key, row in zip(distinct.tolist(), first.tolist(), strict=True)]
+        regions = np.array([j[0] for j in judged], dtype=np.int64)[inverse]
+        odd = np.array([j[1] for j in judged], dtype=bool)[inverse]
+        for row in np.flatnonzero(keys < 0).tolist():  # longer hints, one by one
+            regions[row], odd[row] = _hint_rule(hints[row], fallback)
+        return regions, odd
+    raw = hints if isinstance(hints, pl.Series) else pl.Series("h", hints, dtype=pl.String)
+    distinct_texts = raw.unique()
+    rules = [_hint_rule(h, fallback) for h in distinct_texts.to_list()]
+    frame = pl.DataFrame({"h": raw})
+    index_of = pl.DataFrame({"h": distinct_texts, "r": [r for r, _ in rules], "o": [o for _, o in rules]},
+                            schema={"h": pl.String, "r": pl.Int64, "o": pl.Boolean})
+    joined = frame.join(index_of, on="h", how="left", nulls_equal=True, maintain_order="left")
+    return joined["r"].to_numpy(), joined["o"].to_numpy()
 
 
-def _utf8(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of all texts one after the other, the offset of each text (n + 1 entries), and
+def _utf8(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all texts one after the other, the byte range of each text (starts, ends), and
     which texts are not null."""
     present = texts.is_not_null().to_numpy()
     filled = texts.fill_null("")
     offsets = np.zeros(texts.shape[0] + 1, dtype=np.int64)
     np.cumsum(filled.str.len_bytes().to_numpy(), out=offsets[1:])
     joined = filled.str.join("").item() if texts.shape[0] else ""
-    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8), offsets, present
+    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8), offsets[:-1], offsets[1:], present
 
 
 def _digits_text(text: str) -> str:
@@ -246,11 +264,15 @@ def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Part:
     if n == 0:
         return out
     regions, odd_hint = _resolve_hints(n, hints, default_region)
-    raw = phones.cast(pl.String) if isinstance(phones, pl.Series) else pl.Series(phones, dtype=pl.String)
-    data, offsets, present = _utf8(raw)
+    if isinstance(phones, Utf8Texts):
+        raw: Texts = phones
+        data, starts, ends, present = phones.data, phones.starts, phones.ends, np.ones(n, dtype=bool)
+    else:
+        raw = phones.cast(pl.String) if isinstance(phones, pl.Series) else pl.Series(phones, dtype=pl.String)
+        data, starts, ends, present = _utf8(raw)
     hinted = (regions >= 0) & ~odd_hint
     kind, d_values, d_lengths, i_lengths, codes, n_values, n_lengths = read_texts(
-        data, offsets, present & ~odd_hint, hinted, MAX_TEXT, _IS_WS, _IS_CODE)
+        data, starts, ends, present & ~odd_hint, hinted, MAX_TEXT, _IS_WS, _IS_CODE)
     out.reject(np.flatnonzero((kind == KIND_EMPTY) | ~present), "empty")  # normalize(None) is 'empty' too
     out.reject(np.flatnonzero(kind == KIND_WORD), "no-digits")
     plus, bare, jid = kind == KIND_PLUS, kind == KIND_BARE, kind == KIND_JID

@@ -99,6 +99,23 @@ def split_country_code(values: np.ndarray, lengths: np.ndarray, is_code: np.ndar
 
 
 @njit(cache=True, nogil=True)
+def short_keys(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A key per text of at most 7 bytes (its bytes and length packed in 64 bits, equal keys for equal
+    texts), -1 for longer texts."""
+    n = starts.shape[0]
+    keys = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        size = ends[i] - starts[i]
+        if size > 7:
+            continue
+        key = np.int64(size) << 56
+        for k in range(size):
+            key |= np.int64(data[starts[i] + k]) << (8 * k)
+        keys[i] = key
+    return keys
+
+
+@njit(cache=True, nogil=True)
 def _sentinel(digits: np.ndarray, start: int, end: int) -> tuple[np.uint64, int]:
     """digits[start:end] as (sentinel value, length); the value is 0 past MAX_DIGITS digits."""
     length = end - start
@@ -131,17 +148,18 @@ def _split(digits: np.ndarray, start: int, end: int, is_code: np.ndarray) -> tup
 
 
 @njit(cache=True, nogil=True)
-def read_texts(data: np.ndarray, offsets: np.ndarray, usable: np.ndarray, hinted: np.ndarray,
+def read_texts(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, usable: np.ndarray, hinted: np.ndarray,
                max_chars: int, is_ws: np.ndarray, is_code: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The shape of each UTF-8 text (rows `usable` is false for are KIND_SLOW) and its digits, as
+    """The shape of each UTF-8 text data[starts[i]:ends[i]] (rows `usable` is false for are KIND_SLOW) and its
+    digits, as
     `fast.py`'s shape rules define them: (kind, digits value, digits length, international digits length,
     country code, national digits value, national digits length). The digits are all digits of the text
     for '+' and bare shapes (Arabic-Indic, Persian and full-width digits read as ASCII); the international
     digits are those digits ('+' shapes), the digits without a leading '00' (bare shapes) or the JID's
     user part without a leading '00'; they are split into country code (`split_country_code`'s rule) and
     national digits."""
-    n = offsets.shape[0] - 1
+    n = starts.shape[0]
     kind = np.zeros(n, dtype=np.uint8)
     d_values = np.zeros(n, dtype=np.uint64)
     d_lengths = np.zeros(n, dtype=np.int64)
@@ -154,8 +172,8 @@ def read_texts(data: np.ndarray, offsets: np.ndarray, usable: np.ndarray, hinted
     for i in range(n):
         if not usable[i]:
             continue
-        start = offsets[i]
-        end = offsets[i + 1]
+        start = starts[i]
+        end = ends[i]
         chars = 0
         for j in range(start, end):
             if (data[j] & 0xC0) != 0x80:

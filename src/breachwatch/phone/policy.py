@@ -27,9 +27,11 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 if TYPE_CHECKING:
     import polars as pl
 
-#: A batch of raw phone texts, and of region hints: Python lists or Polars string Series.
-Texts: TypeAlias = "list[str] | pl.Series"
-Hints: TypeAlias = "list[str | None] | pl.Series | None"
+    from .texts import Utf8Texts
+
+#: A batch of raw phone texts, and of region hints: Python lists, Polars string Series or UTF-8 buffers.
+Texts: TypeAlias = "list[str] | pl.Series | Utf8Texts"
+Hints: TypeAlias = "list[str | None] | pl.Series | Utf8Texts | None"
 
 # Dumps span 80+ countries; their patterns overflow the re module's 512-entry cache and every parse then
 # recompiles regexes (measured: 10x slower). libphonenumber's own pattern cache keeps them all.
