@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from breachwatch.phone import normalize_many, normalize_many_rows, prepare_automata
+from breachwatch.phone.texts import Utf8Texts
 from breachwatch.synth import SynthOptions, synthesize
 
 _KEY = "42" * 32
@@ -132,8 +133,9 @@ def _normalize_slice(args: tuple[str, int, int, str, str]) -> float:
     path, offset, length, kind, cache = args
     prepare_automata(Path(cache))
     frame = pl.read_csv(path, infer_schema=False, columns=["phone", "country"]).slice(offset, length)
-    phones = frame["phone"].fill_null("").to_list()
-    hints = frame["country"].to_list()
+    # The form ingest's tasks hand the normalizer: one UTF-8 buffer and byte ranges per column.
+    phones = Utf8Texts.from_series(frame["phone"])
+    hints = Utf8Texts.from_series(frame["country"])
     normalize = normalize_many if kind == "fast" else normalize_many_rows
     normalize(phones[:1000], hints[:1000])  # warm up: automata built or loaded, regex caches filled
     started = time.perf_counter()

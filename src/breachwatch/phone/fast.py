@@ -230,17 +230,6 @@ def _resolve_hints(n: int, hints: Hints, default_region: str | None) -> tuple[np
     return joined["r"].to_numpy(), joined["o"].to_numpy()
 
 
-def _utf8(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of all texts one after the other, the byte range of each text (starts, ends), and
-    which texts are not null."""
-    present = texts.is_not_null().to_numpy()
-    filled = texts.fill_null("")
-    offsets = np.zeros(texts.shape[0] + 1, dtype=np.int64)
-    np.cumsum(filled.str.len_bytes().to_numpy(), out=offsets[1:])
-    joined = filled.str.join("").item() if texts.shape[0] else ""
-    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8), offsets[:-1], offsets[1:], present
-
-
 def _digits_text(text: str) -> str:
     """The digits of a text as the fast path reads them (ASCII, Arabic-Indic, Persian, full-width)."""
     return "".join(ch for ch in text.strip(WS).translate(_DIGIT_MAP) if "0" <= ch <= "9")
@@ -269,7 +258,8 @@ def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Part:
         data, starts, ends, present = phones.data, phones.starts, phones.ends, np.ones(n, dtype=bool)
     else:
         raw = phones.cast(pl.String) if isinstance(phones, pl.Series) else pl.Series(phones, dtype=pl.String)
-        data, starts, ends, present = _utf8(raw)
+        texts = Utf8Texts.from_series(raw)
+        data, starts, ends, present = texts.data, texts.starts, texts.ends, raw.is_not_null().to_numpy()
     hinted = (regions >= 0) & ~odd_hint
     kind, d_values, d_lengths, i_lengths, codes, n_values, n_lengths = read_texts(
         data, starts, ends, present & ~odd_hint, hinted, MAX_TEXT, _IS_WS, _IS_CODE)

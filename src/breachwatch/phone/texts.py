@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import overload
 
 import numpy as np
+import polars as pl
 
 
 class Utf8Texts(Sequence[str]):
@@ -36,6 +37,15 @@ class Utf8Texts(Sequence[str]):
         data = self.data.tobytes()
         for start, end in zip(self.starts.tolist(), self.ends.tolist(), strict=True):
             yield data[start:end].decode("utf-8")
+
+    @classmethod
+    def from_series(cls, texts: pl.Series) -> Utf8Texts:
+        """The texts of a Polars string Series (a null becomes the empty text)."""
+        filled = texts.cast(pl.String).fill_null("")
+        offsets = np.zeros(filled.shape[0] + 1, dtype=np.int64)
+        np.cumsum(filled.str.len_bytes().to_numpy(), out=offsets[1:])
+        joined = filled.str.join("").item() if filled.shape[0] else ""
+        return cls(np.frombuffer(joined.encode("utf-8"), dtype=np.uint8), offsets[:-1], offsets[1:])
 
     def tolist(self) -> list[str]:
         """Every text as a str."""
