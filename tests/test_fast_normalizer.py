@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
 import phonenumbers
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -176,3 +178,45 @@ def test_automata_cache_is_built_once_and_refused_when_damaged(tmp_path: Path) -
     first.write_bytes(b"not an npz file")
     again = prepare_automata(tmp_path)
     assert again == first and again.stat().st_size == size
+
+
+_SHAPE_PIECES = ["+", "(", ")", "tel:", "tel:+", "00", "0", "7", "٣", "۷", "５", " ", "-", ".", "/", ":", "@",
+                 "s.whatsapp.net", "a", "Z", "\t", "\x1c", "é", "\u00a0", "x-"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SHAPE_PIECES), max_size=8).map("".join), st.booleans())
+def test_compiled_shapes_are_the_documented_regexes(text: str, hinted: bool) -> None:
+    """kernels.read_texts gives each text the shape fast.py's regexes define (on the stripped text with its
+    digits read as ASCII), and the digits of '+' and bare shapes."""
+    from breachwatch.phone import fast, kernels
+    from breachwatch.phone.texts import Utf8Texts
+
+    texts = Utf8Texts.from_series(pl.Series([text]))
+    kind = kernels.read_texts(texts.data, texts.starts, texts.ends, np.ones(1, dtype=bool),
+                              np.array([hinted]), fast.MAX_TEXT, fast._IS_WS, fast._IS_CODE)
+    t = text.strip(fast.WS).translate(fast._DIGIT_MAP)
+
+    def shape(pattern: str) -> bool:
+        return re.search(pattern.replace("$", r"\Z"), t) is not None
+
+    if not t.isascii():
+        want = kernels.KIND_SLOW
+    elif t == "":
+        want = kernels.KIND_EMPTY
+    elif shape(fast.PLUS_SHAPE):
+        want = kernels.KIND_PLUS
+    elif shape(fast.BARE_SHAPE):
+        want = kernels.KIND_BARE
+    elif shape(fast.JID_SHAPE):
+        want = kernels.KIND_JID
+    elif not hinted and shape(fast.WORD_SHAPE):
+        want = kernels.KIND_WORD
+    else:
+        want = kernels.KIND_SLOW
+    assert int(kind[0][0]) == want, repr(text)
+    if want in (kernels.KIND_PLUS, kernels.KIND_BARE):
+        digits = "".join(ch for ch in t if ch.isdigit())
+        assert int(kind[2][0]) == len(digits)
+        if len(digits) <= kernels.MAX_DIGITS:
+            assert int(kind[1][0]) == int("1" + digits)

@@ -1,16 +1,17 @@
-"""The fast path of the normalization policy: Polars extracts and reads the digits of a whole batch in bulk,
-`classify.py` decides each candidate with precompiled Python `re` patterns (compiled once per process),
-and every row it cannot decide with certainty goes to the per-row policy, so the result equals
-`normalize` on every row.
+"""The fast path of the normalization policy, for a whole batch at once: one compiled pass (`kernels.py`) reads
+each text's shape and digits and splits off the country code; the compiled automata (`automaton.py`) and the
+bulk national readings (`national.py`) decide validity, region and the rejection reason; what they cannot
+settle is decided per candidate with the metadata's own Python `re` patterns (`classify.py`); and every row
+none of these can decide with certainty goes to the per-row policy, so the result equals `normalize` on every
+row.
 
-Bulk shapes: '+…', '(+…', 'tel:+…' (international); bare digits, '00…' and WhatsApp JIDs (MSISDN); bare
-digits with a region hint (national form: international prefix, country code of the hint, national prefix
-stripped as libphonenumber's parse does). Digits may be ASCII, Arabic-Indic, Persian or full-width; the
-separators are space, '-', '.', '/', '(' and ')'. Every step mirrors a step of `phonenumbers.parse`,
-`is_valid_number`, `region_code_for_number` and `is_possible_number_with_reason`, with the metadata tables
-of `tables.py`; where a step would need more than those tables (a national prefix given as a regex that
-matches, a transform rule, an international prefix regex that matches, a pattern Rust's regex engine cannot compile)
-the row goes to the per-row path."""
+Shapes (after stripping ASCII white space, with Arabic-Indic, Persian and full-width digits read as ASCII):
+PLUS_SHAPE '+…', '(+…', 'tel:+…' (international); BARE_SHAPE digits and separators (space, '-', '.', '/', '('
+and ')'), read as an MSISDN ('00' dropped) and, with a region hint, as a national number too (international
+prefix, country code of the hint, national prefix stripped as libphonenumber's parse does); JID_SHAPE WhatsApp
+JIDs (the user part as an MSISDN); WORD_SHAPE letters only (no digits, without a hint). Every step mirrors a
+step of `phonenumbers.parse`, `is_valid_number`, `region_code_for_number` and
+`is_possible_number_with_reason`, with the metadata tables of `tables.py`."""
 
 from __future__ import annotations
 
@@ -49,10 +50,10 @@ _FROM = [ch for digits in DIGIT_SETS for ch in digits]
 _TO = [str(i) for _ in DIGIT_SETS for i in range(10)]
 _SEP = r"[0-9 ().\-/]"
 PLUS_SHAPE = rf"^(?:\(?\+|tel:\+){_SEP}*$"
-_BARE_SHAPE = rf"^{_SEP}*[0-9]{_SEP}*$"
+BARE_SHAPE = rf"^{_SEP}*[0-9]{_SEP}*$"
 # The domain ends in a letter or digit: parse() then never reads the JID as a number (the '@' stays in it).
-_JID_SHAPE = r"^[0-9]+(?::[0-9]+)?@[A-Za-z0-9.\-]*[A-Za-z0-9]$"
-_WORD_SHAPE = r"^[A-Za-z][A-Za-z ./\-]*$"  # no digit, not 'tel:': no candidate without a hint
+JID_SHAPE = r"^[0-9]+(?::[0-9]+)?@[A-Za-z0-9.\-]*[A-Za-z0-9]$"
+WORD_SHAPE = r"^[A-Za-z][A-Za-z ./\-]*$"  # no digit, not 'tel:': no candidate without a hint
 
 
 _IS_WS = np.zeros(256, dtype=bool)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
-import polars as pl
 from phonenumbers import PhoneMetadata, ValidationResult, phonenumberutil
 
 #: Longest national significant number libphonenumber parses (longer is TOO_LONG).
@@ -31,8 +30,8 @@ _LITERALS = re.compile(r"\d+(?:\|\d+)*")
 
 @dataclass(frozen=True)
 class RegionTable:
-    """What the fast path needs about one region's metadata. A pattern is None when Polars' regex engine
-    cannot compile it (rows needing it then go to the per-row path)."""
+    """What the fast path needs about one region's metadata (`usable` is False when one of its patterns does
+    not compile with Python's `re`: rows needing it then go to the per-row path)."""
 
     region: str
     country_code: int
@@ -57,10 +56,10 @@ class RegionTable:
     usable: bool
 
 
-def _rust_ok(pattern: str) -> bool:
+def _compiles(pattern: str) -> bool:
     try:
-        pl.Series(["0"]).str.contains(pattern)
-    except Exception:  # any compile error means: not usable in bulk
+        re.compile(pattern)
+    except re.error:  # not usable by the fast path's classifiers: such rows go to the per-row path
         return False
     return True
 
@@ -103,7 +102,7 @@ def _build(region: str, metadata: PhoneMetadata) -> RegionTable:
         checks.append(prefix(npp))
     if idd and not idd_literal:
         checks.append(prefix(idd))
-    usable = all(_rust_ok(p) for p in checks)
+    usable = all(_compiles(p) for p in checks)
     return RegionTable(
         region=region, country_code=int(metadata.country_code or 0),
         general=full(gen_pattern) if gen_pattern else None,
