@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 RECORD = np.dtype([("h", "<u8"), ("m", "<u2"), ("r", "u1"), ("v", "u1")])
 BUCKETS = 256
@@ -60,15 +61,66 @@ def merged_runs(paths: list[Path]) -> Iterator[MergedBucket]:
 
 
 def merge_records(rec: np.ndarray) -> MergedBucket:
-    """Sort records by hash and collapse duplicates, OR-ing their masks."""
-    order = np.argsort(rec["h"], kind="stable")
-    rec = rec[order]
-    h = rec["h"]
-    first = np.empty(h.shape[0], dtype=bool)
-    first[0] = True
-    np.not_equal(h[1:], h[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    return MergedBucket(
-        hashes=h[starts], masks=np.bitwise_or.reduceat(rec["m"], starts).astype(np.uint16),
-        regions=rec["r"][starts], valid=rec["v"][starts], rows=int(h.shape[0]),
-    )
+    """Sort records by hash and collapse duplicates, OR-ing their masks; the region and validity of a number
+    are those of its first record."""
+    hashes, masks, regions, valid, count = _sort_unique(
+        np.ascontiguousarray(rec["h"]), np.ascontiguousarray(rec["m"]), np.ascontiguousarray(rec["r"]),
+        np.ascontiguousarray(rec["v"]))
+    return MergedBucket(hashes=hashes[:count], masks=masks[:count], regions=regions[:count], valid=valid[:count],
+                        rows=int(rec.shape[0]))
+
+
+_SPREAD = 16  # bits of the hash below the bucket byte that spread a bucket's records before sorting
+
+
+@njit(cache=True, nogil=True)
+def _sort_unique(h: np.ndarray, m: np.ndarray, r: np.ndarray, v: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Records of one bucket (keyed hashes, uniform below the bucket byte) sorted by hash, stably, then
+    collapsed per hash: (hashes, OR-ed masks, first region, first validity, count). A counting pass on the
+    next 16 bits of the hash places each record among a few others, which insertion sort orders."""
+    n = h.shape[0]
+    slots = 1 << _SPREAD
+    shift = np.uint64(56 - _SPREAD)
+    low = np.uint64(slots - 1)
+    starts = np.zeros(slots + 1, dtype=np.int64)
+    for i in range(n):
+        starts[np.int64((h[i] >> shift) & low) + 1] += 1
+    for k in range(slots):
+        starts[k + 1] += starts[k]
+    fill = starts[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    keys = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        slot = np.int64((h[i] >> shift) & low)
+        at = fill[slot]
+        fill[slot] = at + 1
+        keys[at] = h[i]
+        order[at] = i
+    for k in range(slots):  # insertion sort within each slot (stable: equal hashes keep their order)
+        for j in range(starts[k] + 1, starts[k + 1]):
+            key = keys[j]
+            index = order[j]
+            t = j - 1
+            while t >= starts[k] and keys[t] > key:
+                keys[t + 1] = keys[t]
+                order[t + 1] = order[t]
+                t -= 1
+            keys[t + 1] = key
+            order[t + 1] = index
+    out_h = np.empty(n, dtype=np.uint64)
+    out_m = np.empty(n, dtype=np.uint16)
+    out_r = np.empty(n, dtype=np.uint8)
+    out_v = np.empty(n, dtype=np.uint8)
+    count = 0
+    for j in range(n):
+        index = order[j]
+        if count > 0 and keys[j] == out_h[count - 1]:
+            out_m[count - 1] |= m[index]
+            continue
+        out_h[count] = keys[j]
+        out_m[count] = m[index]
+        out_r[count] = r[index]
+        out_v[count] = v[index]
+        count += 1
+    return out_h, out_m, out_r, out_v, count
