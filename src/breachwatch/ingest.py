@@ -144,7 +144,7 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
                     samples.append(RejectSample(row, masked))
 
     try:
-        runner = _runner(config, options, total_bytes)
+        runner = _runner(config, options, total_bytes, automata)
         run_all(runner, partitions(), hasher, workdir, collect)
         segment_path = home.new_segment_path(options.breach)
         writer = SegmentWriter(segment_path, hasher.fingerprint)
@@ -180,7 +180,7 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _runner(config: Config, options: IngestOptions, total_bytes: int) -> Runner:
+def _runner(config: Config, options: IngestOptions, total_bytes: int, automata: str) -> Runner:
     """Where the partitions run: a Dask cluster if one is named, else local processes for big dumps."""
     scheduler = options.scheduler or config.dask_scheduler
     if scheduler:
@@ -191,7 +191,7 @@ def _runner(config: Config, options: IngestOptions, total_bytes: int) -> Runner:
     # About 40 bytes per row in a typical dump: small dumps are not worth starting processes for.
     if total_bytes < INLINE_BATCHES * config.batch_rows * 40:
         return InlineRunner()
-    return ProcessRunner()
+    return ProcessRunner(automata=automata)
 
 
 def _label_is_utf8(encoding: str) -> bool:

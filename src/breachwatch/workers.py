@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .chunks import RawChunk, rows_of_chunk
+from .csvscan import byte_kinds, scan_lines
 from .index import NumberHasher
 from .phone import Hints, NormalizedBatch, Status, Texts, mask_raw, normalize_many, normalize_many_rows, use_automata
 from .readers import DumpLayout
@@ -172,13 +173,28 @@ def die_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-class ProcessRunner:
-    """A local pool of processes (spawned: Polars must not be forked with its thread pool running)."""
+def warm_up(automata: str | None) -> None:
+    """Get a worker process ready before its first task: the automata loaded, the compiled loops loaded from
+    their cache (a small batch normalized and a small piece scanned)."""
+    if automata:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            use_automata(automata)
+    normalize_many(["+20 100 123 4567", "0100 123 4567"], ["EG", "EG"])
+    scan_lines(np.frombuffer(b"+20 100 123 4567,EG\n", dtype=np.uint8), byte_kinds(","), 2,
+               np.zeros(2, dtype=np.uint16), np.zeros(1, dtype=np.int64))
 
-    def __init__(self, workers: int | None = None) -> None:
+
+class ProcessRunner:
+    """A local pool of processes (spawned: Polars must not be forked with its thread pool running). With
+    `automata`, every worker starts at once and gets ready (`warm_up`) while the lead starts reading."""
+
+    def __init__(self, workers: int | None = None, automata: str | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=die_with_parent)
+        if automata is not None:
+            for _ in range(self.workers):
+                self._pool.submit(warm_up, automata)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Start fn(*args) in a worker process."""
