@@ -12,6 +12,7 @@ import ctypes.util
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -184,6 +185,25 @@ def warm_up(automata: str | None) -> None:
                np.zeros(2, dtype=np.uint16), np.zeros(1, dtype=np.int64))
 
 
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """While processes are spawned, hide the program's main module from them: a spawned child otherwise
+    imports it first (for `breachwatch ingest`, the whole CLI: SQLAlchemy, Alembic, Rich...), and tasks need
+    only this module."""
+    main = sys.modules.get("__main__")
+    saved: dict[str, object] = {name: main.__dict__[name] for name in ("__file__", "__spec__") if main is not None
+             and name in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
+
+
 class ProcessRunner:
     """A local pool of processes (spawned: Polars must not be forked with its thread pool running). With
     `automata`, every worker starts at once and gets ready (`warm_up`) while the lead starts reading."""
@@ -193,8 +213,9 @@ class ProcessRunner:
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=die_with_parent)
         if automata is not None:
-            for _ in range(self.workers):
-                self._pool.submit(warm_up, automata)
+            with _main_module_hidden():  # the workers start here, one per submit
+                for _ in range(self.workers):
+                    self._pool.submit(warm_up, automata)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Start fn(*args) in a worker process."""
