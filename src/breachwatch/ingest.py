@@ -146,6 +146,7 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
     try:
         runner = _runner(config, options, total_bytes, automata)
         run_all(runner, partitions(), hasher, workdir, collect)
+        runner.close()  # the workers are done: let them exit while the runs are merged
         segment_path = home.new_segment_path(options.breach)
         writer = SegmentWriter(segment_path, hasher.fingerprint)
         region_counts = np.zeros(len(REGIONS), dtype=np.int64)

@@ -222,8 +222,9 @@ class ProcessRunner:
         return self._pool.submit(fn, *args)
 
     def close(self) -> None:
-        """Stop the workers."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the workers, without waiting for them to exit (they do while the lead merges; the pool's own
+        thread reaps them)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class DaskRunner:
