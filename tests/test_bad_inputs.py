@@ -107,6 +107,17 @@ def test_truncated_gzip(home: Path, tmp_path: Path) -> None:
     _assert_clean_failure(home, dump, "row")
 
 
+def test_damaged_gzip(home: Path, tmp_path: Path) -> None:
+    whole = gzip.compress(b"phone\n" + b"+201001234567\n" * 50_000)
+    damaged = whole[:10] + b"\x07" + bytes(4_000)  # a gzip header, then an invalid deflate block
+    dump = tmp_path / "damaged.csv.gz"
+    dump.write_bytes(damaged)
+    _assert_clean_failure(home, dump, "cannot decompress")
+    deep = tmp_path / "deep.csv.gz"
+    deep.write_bytes(whole + damaged)  # a second gzip member, damaged, after 50,001 good lines
+    _assert_clean_failure(home, deep, "row 50002")
+
+
 def test_missing_file(home: Path, tmp_path: Path) -> None:
     _assert_clean_failure(home, tmp_path / "nope.csv", "no such file")
 

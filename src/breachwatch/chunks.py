@@ -25,8 +25,10 @@ from .phone import Hints, Texts
 from .phone.texts import Utf8Texts
 from .readers import (
     MAX_LINE_CHARS,
+    READ_ERRORS,
     DumpLayout,
     RowBatch,
+    failing_line,
     open_binary,
     read_batches_from,
     rows_from_source,
@@ -52,7 +54,7 @@ def read_chunks(layout: DumpLayout, batch_rows: int) -> Iterator[RawChunk | RowB
     after a quote that never closes, the rest as rows read serially. Decompression errors name the line
     they happen on."""
     chunk_bytes = max(batch_rows * BYTES_PER_BATCH_ROW, 4096)
-    stream, raw = open_binary(Path(layout.path))
+    stream, raw = open_binary(Path(layout.path), fast=True)
     quoted = layout.format in ("csv", "tsv")
     buffer = b""
     line = 1  # number of buffer's first line
@@ -62,8 +64,8 @@ def read_chunks(layout: DumpLayout, batch_rows: int) -> Iterator[RawChunk | RowB
         while True:
             try:
                 block = stream.read(chunk_bytes)
-            except (OSError, EOFError) as exc:
-                raise InputError(layout.path, f"cannot read: {exc}", row=line + buffer.count(b"\n")) from None
+            except READ_ERRORS as exc:
+                raise InputError(layout.path, f"cannot read: {exc}", row=failing_line(Path(layout.path))) from None
             if not started:
                 started = True
                 if block.startswith(_BOM):
