@@ -21,12 +21,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from ..guard.limiter import RateLimiter
 from ..services import Services
 from . import notify_api, private_api, report_api
 from .auth import authenticate
 from .context import AppContext, context_of
+from .hot_routes import HotRoutes
 from .metrics import Metrics, MetricsMiddleware
 from .openapi import openapi
 from .problems import Problem, handle_problem, problem_response, route_template
@@ -81,8 +83,26 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return problem_response(Problem(500, "internal error"))
 
 
+class BreachwatchApp(Starlette):
+    """Starlette, with the check endpoints answered before the middleware stack and router (web/hot_routes.py);
+    every other request, and the lifespan, go the usual way."""
+
+    hot: HotRoutes | None = None
+    ctx: AppContext | None = None  # also in app.state.ctx; an attribute is quicker to reach per request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one ASGI connection (HTTP request or lifespan)."""
+        hot = self.hot
+        matched = hot.match(scope) if hot is not None else None
+        if matched is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await hot.handle(*matched, scope, receive, send)  # type: ignore[union-attr]
+
+
 def create_app(services: Services, limiter: RateLimiter | None = None,
-               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+               extra_routes: Sequence[BaseRoute] = ()) -> BreachwatchApp:
     """The breachwatch web app over `services` (the limiter defaults to services.rate_limiter)."""
     metrics = Metrics()
     ctx = AppContext(services, limiter if limiter is not None else services.rate_limiter, metrics)
@@ -109,14 +129,14 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
             if "guard" in services.__dict__:  # built on first use (a cached property)
                 services.guard.flush()  # buffered audit records reach their file on a clean stop
 
-    app = Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
-                    exception_handlers={Problem: handle_problem, HTTPException: _http_error,
-                                        Exception: _server_error},
-                    lifespan=lifespan)
-    app.state.ctx = ctx
+    handlers = {Problem: handle_problem, HTTPException: _http_error, Exception: _server_error}
+    app = BreachwatchApp(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+                         exception_handlers=handlers, lifespan=lifespan)
+    app.state.ctx = app.ctx = ctx
+    app.hot = HotRoutes(app.routes, metrics, handlers)  # type: ignore[arg-type]
     return app
 
 
-def app_factory() -> Starlette:
+def app_factory() -> BreachwatchApp:
     """An app over Services built from the environment (BREACHWATCH_HOME, BREACHWATCH_SECRET_KEY, ...)."""
     return create_app(Services())
