@@ -175,3 +175,18 @@ def test_the_app_is_still_starlette_with_both_routes_hot(home: dict[str, Any]) -
     app = create_app(home["services"])
     assert isinstance(app, Starlette) and app.hot is not None
     assert app.hot.paths == ("/api/v1/check/{number}", "/api/v3/breachedaccount/{account}")
+
+
+def test_a_server_process_freezes_its_startup_heap(home: dict[str, Any]) -> None:
+    """app_factory's apps (one per server process) leave what startup built out of garbage collection."""
+    import gc
+
+    async def start_and_stop(app: Starlette) -> int:
+        async with app.router.lifespan_context(app):
+            return gc.get_freeze_count()
+
+    try:
+        assert asyncio.run(start_and_stop(create_app(home["services"]))) == 0
+        assert asyncio.run(start_and_stop(create_app(home["services"], freeze_heap=True))) > 0
+    finally:
+        gc.unfreeze()
