@@ -99,6 +99,7 @@ class BreachwatchApp(Starlette):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
+        scope["router"] = self.router  # as the router sets it, for handlers that build URLs
         await hot.handle(*matched, scope, receive, send)  # type: ignore[union-attr]
 
 
