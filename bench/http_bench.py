@@ -6,8 +6,10 @@ beside /healthz (the ceiling of the same server), with 1 and 2 workers, in one r
 
 Starts the real `breachwatch serve` in a subprocess over a generated catalog (bench/out/http-home), drives it
 with `wrk` (apt-get install wrk) or, without it, a Python asyncio/httpx load generator in another process,
-and prints a Markdown table with each endpoint's ratio to /healthz. The load generator shares the machine's
-cores with the server: numbers are a floor, not the server's capacity on its own.
+and prints a Markdown table with each endpoint's ratio to /healthz and the server's CPU time per request (its
+processes' user + system time over the run, divided by the requests answered: steadier than req/s when other work
+shares the machine). The load generator shares the machine's cores with the server: numbers are a floor, not the
+server's capacity on its own.
 
 Before that it measures the in-process cost of each endpoint (the ASGI app called directly, no sockets) with the
 admin key and with a plain `check` key (audited and profiled by the enumeration detector; the bench sets the
@@ -100,6 +102,19 @@ def start_server(home: Path, workers: int, server: str) -> tuple[subprocess.Pope
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) used so far by the server's processes (its session: the master and workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == proc.pid:  # process group: the server was started in a session of its own
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -320,8 +335,9 @@ def main() -> None:
     print(f"load generator: {'wrk -t2' if use_wrk else 'python asyncio/httpx (1 process)'}, "
           f"{args.connections} connections, {args.seconds} s per run, {args.rows:,}-row breach, "
           f"{len(numbers)} distinct numbers (90% leaked)\n")
-    print("| server | workers | endpoint | req/s | p50 ms | p99 ms | vs /healthz | non-2xx (404 = clean number) |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    print("| server | workers | endpoint | req/s | p50 ms | p99 ms | vs /healthz | server CPU µs/request "
+          "| non-2xx (404 = clean number) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     runs = [(srv, int(w)) for srv in args.servers.split(",") for w in args.workers.split(",")]
     for server, workers in runs:
         proc, port = start_server(home, workers, server)
@@ -329,10 +345,12 @@ def main() -> None:
             drive(port, endpoints["/api/v1/check/{number}"][:200], key, 2, args.connections)  # warm-up
             ceiling = None
             for name, paths in endpoints.items():
+                cpu_before = server_cpu_seconds(proc)
                 r = drive(port, paths, key, args.seconds, args.connections)
+                cpu = (server_cpu_seconds(proc) - cpu_before) / (r["rps"] * args.seconds) * 1e6
                 ceiling = ceiling or r["rps"]
                 print(f"| {server} | {workers} | `{name}` | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
-                      f"{r['rps'] / ceiling:.2f} | {int(r['errors'])} |", flush=True)
+                      f"{r['rps'] / ceiling:.2f} | {cpu:,.0f} | {int(r['errors'])} |", flush=True)
         finally:
             stop_server(proc)
 

@@ -86,7 +86,10 @@ class AuditLog:
             day = self._day_of(now)
             pending = self._pending
             was_empty = not pending
-            pending.extend((day, line) for line in lines)
+            if len(lines) == 1:  # a single check, nearly always: no generator to set up
+                pending.append((day, lines[0]))
+            else:
+                pending.extend([(day, line) for line in lines])
             due = len(pending) >= self.flush_lines or self._closed.is_set()
             if was_empty and not due and self._flusher is None:
                 self._flusher = threading.Thread(target=self._flush_periodically, name="audit-flush", daemon=True)

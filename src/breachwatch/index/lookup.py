@@ -67,8 +67,10 @@ class SegmentReader:
 
     def get(self, hashed: np.uint64 | int) -> int | None:
         """The data-class mask stored for one hashed number, or None if absent."""
-        value = np.uint64(hashed)  # a Python int would make numpy convert the whole array on every call
-        i = int(np.searchsorted(self.hashes, value))
+        # A Python int would make numpy convert the whole array on every call; the method skips np.searchsorted's
+        # dispatch wrappers (a microsecond of a single check).
+        value = hashed if type(hashed) is np.uint64 else np.uint64(hashed)
+        i = int(self.hashes.searchsorted(value))
         if i < self.count and self.hashes[i] == value:
             return int(self.masks[i])
         return None

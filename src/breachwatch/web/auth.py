@@ -9,15 +9,16 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from ..catalog.keys import ApiKey
-from .context import context_of
+from .context import context_of, header
 from .problems import Problem
 
 API_KEY_HEADER = "hibp-api-key"
+_API_KEY_HEADER_RAW = API_KEY_HEADER.encode()
 
 
 def authenticate(request: Request, scope: str) -> ApiKey:
     """The API key of this request, which must hold `scope`; raises Problem(401/403) otherwise."""
-    presented = request.headers.get(API_KEY_HEADER)
+    presented = header(request.scope, _API_KEY_HEADER_RAW)
     if not presented:
         raise Problem(401, f"Access denied due to missing {API_KEY_HEADER}.")
     key = context_of(request).services.api_keys.verify(presented)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 
@@ -137,5 +138,19 @@ class AppContext:
 
 def context_of(request: Request) -> AppContext:
     """The AppContext of the app serving `request`."""
-    ctx: AppContext = request.app.state.ctx
+    app = request.scope["app"]
+    ctx: AppContext | None = getattr(app, "ctx", None)  # BreachwatchApp keeps it as a plain attribute
+    if ctx is None:
+        ctx = app.state.ctx
+    assert ctx is not None
     return ctx
+
+
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """The first value of a request header (`name` in lower case, as ASGI servers give them), or None:
+    `request.headers.get` without building a Headers object."""
+    raw: bytes
+    for key, raw in scope["headers"]:
+        if key == name:
+            return raw.decode("latin-1")
+    return None

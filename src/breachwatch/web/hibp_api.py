@@ -20,11 +20,25 @@ from ..models import DATA_CLASS_BITS, PHONE_NUMBERS
 from ..phone import REGION_INDEX
 from ..services import Services
 from .auth import authenticate
-from .context import BreachSnapshot, context_of
+from .context import BreachSnapshot, context_of, header
 from .problems import Problem
 from .shapes import hibp_breach, public_hits
 
 _JSON = "application/json; charset=utf-8"
+_JSON_HEADER = (b"content-type", _JSON.encode())
+
+
+class JSONBytes(Response):
+    """A JSON body already encoded, with its two headers (content-length, content-type) built directly: what
+    `Response(body, status, media_type=_JSON)` sends, with less work per request."""
+
+    media_type = _JSON
+
+    def __init__(self, body: bytes, status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON_HEADER]
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -33,7 +47,9 @@ def json_response(data: Any, status: int = 200) -> Response:
         body = orjson.dumps(data)
     except orjson.JSONEncodeError:  # what orjson refuses (e.g. a lone surrogate) is json's to encode or refuse
         return Response(json.dumps(data, separators=(",", ":"), ensure_ascii=False), status, media_type=_JSON)
-    return Response(body, status, media_type=_JSON)
+    if status < 200 or status in (204, 304):  # no body allowed: Response leaves out content-length
+        return Response(body, status, media_type=_JSON)
+    return JSONBytes(body, status)
 
 
 def not_found() -> Response:
@@ -43,7 +59,7 @@ def not_found() -> Response:
 
 def require_user_agent(request: Request) -> None:
     """403 without a user-agent header, as on HIBP."""
-    if not request.headers.get("user-agent"):
+    if not header(request.scope, b"user-agent"):
         raise Problem(403, "A user-agent header is required; name the app making the request.")
 
 

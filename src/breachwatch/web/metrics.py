@@ -3,7 +3,7 @@ requests by route template (never by path, which may hold a number)."""
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -28,6 +28,19 @@ class Metrics:
                             registry=self.registry)
         self.rate_limited = Counter("breachwatch_rate_limited_total", "Requests refused with 429.",
                                     registry=self.registry)
+        # Label children per (route, method, status), bound once: `labels()` validates and joins its arguments
+        # under a lock on every call.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def record(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request under its route template, method and status, and time it."""
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.requests.labels(route, method, str(status)),
+                                              self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> Response:
         """The Prometheus text exposition of this registry."""
@@ -44,13 +57,12 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = perf_counter()
         status = 500
 
         async def send_wrapper(message: Message) -> None:
@@ -63,11 +75,4 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            key = (route, scope["method"], status)
-            children = self._children.get(key)
-            if children is None:
-                children = (self.metrics.requests.labels(route, scope["method"], str(status)),
-                            self.metrics.latency.labels(route))
-                self._children[key] = children
-            children[0].inc()
-            children[1].observe(time.perf_counter() - started)
+            self.metrics.record(route, scope["method"], status, perf_counter() - started)
