@@ -1,18 +1,41 @@
-"""Running the app under an ASGI server: uvicorn (default) or granian (if installed; faster here, see
-bench/RESULTS.md). The only modules that import either server."""
+"""Running the app under an ASGI server: granian (default: measured faster here, see bench/RESULTS.md) or
+uvicorn. The only module that imports either server.
+
+Behind a reverse proxy on the same host, the client address the guard limits by is the one the proxy names in
+X-Forwarded-For: uvicorn does this itself for proxies in FORWARDED_ALLOW_IPS (default 127.0.0.1); under
+granian the app is wrapped in uvicorn's own proxy-headers middleware with the same setting."""
 
 from __future__ import annotations
 
 import os
 
+from starlette.types import ASGIApp
+
 from ..config import Config
 from ..errors import ConfigError
 
-SERVERS = ("uvicorn", "granian")
+SERVERS = ("granian", "uvicorn")
 _TARGET = "breachwatch.web:app_factory"
+_GRANIAN_TARGET = "breachwatch.web.server:granian_app_factory"
 
 
-def serve(config: Config, host: str, port: int, workers: int, server: str = "uvicorn") -> None:
+def with_proxy_headers(app: ASGIApp) -> ASGIApp:
+    """`app` taking the client address from X-Forwarded-For when the peer is a trusted proxy
+    (FORWARDED_ALLOW_IPS, comma-separated, default 127.0.0.1), as uvicorn does by default."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+    return ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type,return-value]
+
+
+def granian_app_factory() -> ASGIApp:
+    """The app for granian workers: `app_factory` behind the proxy-headers middleware."""
+    from .app import app_factory
+
+    return with_proxy_headers(app_factory())
+
+
+def serve(config: Config, host: str, port: int, workers: int, server: str = "granian") -> None:
     """Serve the app on host:port with `workers` processes until interrupted.
 
     Workers build their own Services from the environment, so the data directory is passed through it. The
@@ -24,7 +47,7 @@ def serve(config: Config, host: str, port: int, workers: int, server: str = "uvi
             from granian.constants import Interfaces
         except ImportError:
             raise ConfigError("granian is not installed (pip install granian), or use --server uvicorn") from None
-        Granian(_TARGET, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+        Granian(_GRANIAN_TARGET, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
                 websockets=False, log_access=False).serve()
         return
     import uvicorn
