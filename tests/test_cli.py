@@ -97,3 +97,23 @@ def test_every_command_has_help(home: Path) -> None:
         result = run_cli(*command, "--help", home=home, check=True)
         assert "Usage:" in result.stdout
         assert len(result.stdout.splitlines()) > 3
+
+
+def test_ctrl_c_inside_compiled_code_exits_cleanly() -> None:
+    """Ctrl-C while numba runs Python code (loading a compiled loop) arrives as a SystemError caused by the
+    KeyboardInterrupt: the CLI still exits with 130 and one line, not a traceback; other SystemErrors pass."""
+    import pytest
+
+    from breachwatch.cli.app import user_errors
+
+    def interrupted_inside_compiled_call() -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise SystemError("CPUDispatcher(...) returned a result with an exception set") from interrupt
+
+    with pytest.raises(SystemExit) as stopped, user_errors():
+        interrupted_inside_compiled_call()
+    assert stopped.value.code == 130
+    with pytest.raises(SystemError), user_errors():
+        raise SystemError("something else")

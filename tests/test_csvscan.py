@@ -12,7 +12,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from breachwatch.chunks import _first_open_record
+from breachwatch.chunks import first_open_record
 from breachwatch.csvscan import byte_kinds, irregular_quoted_lines, scan_lines
 
 _WIDTH = 3
@@ -82,7 +82,7 @@ def test_every_line_that_opens_a_record_is_irregular(lines: list[str]) -> None:
                 first = start
                 break
         start += len((line + "\n").encode())
-    assert _first_open_record(data, ",") == first
+    assert first_open_record(data, ",") == first
 
 
 _byte_pieces = st.sampled_from([b"a", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"\xc0\xaf",

@@ -81,7 +81,7 @@ def read_chunks(layout: DumpLayout, batch_rows: int) -> Iterator[RawChunk | RowB
                     raise InputError(layout.path, f"line is longer than {MAX_LINE_CHARS} characters; this is "
                                      "not a dump of records", row=line)
                 continue
-            opened = _first_open_record(buffer[:cut], layout.delimiter or ",") if quoted else -1
+            opened = first_open_record(buffer[:cut], layout.delimiter or ",") if quoted else -1
             if opened >= 0:
                 if opened > 0:
                     yield RawChunk(buffer[:opened], line, _tell(raw))
@@ -113,7 +113,7 @@ def _quoted_lines(data: bytes) -> tuple[list[int], list[str]]:
     return starts, lines
 
 
-def _first_open_record(data: bytes, delimiter: str) -> int:
+def first_open_record(data: bytes, delimiter: str) -> int:
     """Byte offset of the first line of `data` (whole lines) that starts a record spanning several lines (a
     quoted field still open at the line's end, as Python's csv module reads the line), -1 if none."""
     if delimiter.isascii() and delimiter not in '"\r\n\0':  # lines whose quoting is regular open no record

@@ -34,6 +34,7 @@ from .workers import (
     Runner,
     merged_buckets,
     run_all,
+    warm_up,
 )
 
 ProgressCallback = Callable[[int, int, int], None]
@@ -114,6 +115,7 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
     runner: Runner | None = None
 
     automata = str(prepare_automata(home.cache))
+    warm_up(automata)  # compiled loops compiled here once (after an install), before workers would each compile
 
     def partitions() -> Iterator[Partition | ChunkTask]:
         pieces: Iterator[RawChunk | RowBatch] = (

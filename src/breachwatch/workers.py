@@ -21,12 +21,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .chunks import RawChunk, rows_of_chunk
-from .csvscan import byte_kinds, scan_lines
+from .chunks import RawChunk, first_open_record, rows_of_chunk
 from .index import NumberHasher
+from .models import DATA_CLASS_BITS
 from .phone import Hints, NormalizedBatch, Status, Texts, mask_raw, normalize_many, normalize_many_rows, use_automata
 from .readers import DumpLayout
-from .spill import MergedBucket, merged_runs, write_run
+from .spill import RECORD, MergedBucket, merge_records, merged_runs, write_run
 
 SAMPLES_PER_REASON = 3
 #: The normalizers an ingest can use: the vectorized fast path, and libphonenumber on every row (the reference).
@@ -174,15 +174,25 @@ def die_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+_WARM_UP_PIECE = b'+20 100 123 4567,EG,Amal\n0100 123 4568,eg,"Ali, ""A"""\n011 15-4222-4664,AR,\n'
+
+
 def warm_up(automata: str | None) -> None:
-    """Get a worker process ready before its first task: the automata loaded, the compiled loops loaded from
-    their cache (a small batch normalized and a small piece scanned)."""
+    """Get a process ready for ingest tasks: the automata loaded, the compiled loops compiled (the first time
+    after an install) or loaded from their cache, by reading, normalizing and merging a tiny piece the way a
+    task does."""
     if automata:
         with contextlib.suppress(OSError, ValueError, KeyError):
             use_automata(automata)
-    normalize_many(["+20 100 123 4567", "0100 123 4567"], ["EG", "EG"])
-    scan_lines(np.frombuffer(b"+20 100 123 4567,EG\n", dtype=np.uint8), byte_kinds(","), 2,
-               np.zeros(2, dtype=np.uint16), np.zeros(1, dtype=np.int64))
+    layout = DumpLayout(path="warm-up.csv", format="csv", compressed=False, encoding="utf-8", delimiter=",",
+                        has_header=False, columns=("phone", "country", "name"), phone_column="phone",
+                        country_column="country", class_columns={"name": DATA_CLASS_BITS[1]})
+    first_open_record(_WARM_UP_PIECE, ",")
+    batch = rows_of_chunk(layout, RawChunk(_WARM_UP_PIECE, 1, 0))
+    normalize_many(batch.phones, batch.hints)
+    normalize_many(["+20 100 123 4567"], ["EG"])
+    records = np.zeros(3, dtype=RECORD)
+    merge_records(records)
 
 
 @contextlib.contextmanager

@@ -30,6 +30,20 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err.print("interrupted; nothing was changed")
         sys.exit(130)
+    except SystemError as exc:  # Ctrl-C inside a compiled (numba) call surfaces as a SystemError caused by it
+        if not _caused_by_interrupt(exc):
+            raise
+        err.print("interrupted; nothing was changed")
+        sys.exit(130)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def services_of(ctx: click.Context) -> Services:
