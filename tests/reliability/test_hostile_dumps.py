@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -18,19 +17,21 @@ from conftest import TEST_KEY
 MAX_RSS_MB = 600  # far below the size of any of these inputs once decompressed
 
 
+# Runs a command as its child and prints, last on stderr, the largest resident set (KB) of that child and the
+# processes it waited for (its workers): the peak of this one run, whatever ran before it in this test session.
+_MEASURED = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[1:]); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(code)")
+
+
 def _ingest(home: Path, dump: Path, *extra: str) -> tuple[int, str, str, float]:
-    """Run the real CLI; returns (exit code, stdout, stderr, peak RSS in MB of that process)."""
+    """Run the real CLI; returns (exit code, stdout, stderr, peak RSS in MB of its largest process)."""
     env = dict(os.environ, BREACHWATCH_SECRET_KEY=TEST_KEY)
-    proc = subprocess.Popen([sys.executable, "-m", "breachwatch.cli", "--home", str(home), "ingest", str(dump),
-                             "--breach", "Hostile", "--json", *extra],
+    proc = subprocess.Popen([sys.executable, "-c", _MEASURED, sys.executable, "-m", "breachwatch.cli", "--home",
+                             str(home), "ingest", str(dump), "--breach", "Hostile", "--json", *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate(timeout=900)
-    return proc.returncode, out.decode(), err.decode(), _children_peak_mb()
-
-
-def _children_peak_mb() -> float:
-    # The largest resident set of any child this test process has waited for: an upper bound for this one.
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    lines = err.decode().rstrip("\n").split("\n")
+    return proc.returncode, out.decode(), "\n".join(lines[:-1]), int(lines[-1]) / 1024
 
 
 def _assert_clear_error(code: int, err: str, dump: Path, *fragments: str) -> None:
