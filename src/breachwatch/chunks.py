@@ -300,11 +300,8 @@ def _judge_masks(data: bytes, starts: np.ndarray, delimiter: str, column_bits: n
                  masks: np.ndarray) -> None:
     """Set the masks of the lines at `starts` (regular lines) from their fields as Python's csv module reads
     them, a field counting when str.strip() leaves something."""
-    line_starts = np.zeros(0, dtype=np.int64)
-    for start in starts.tolist():
-        if not line_starts.shape[0]:
-            line_starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1])
-        line = int(np.searchsorted(line_starts, start))
+    line_starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1])
+    for line, start in zip(np.searchsorted(line_starts, starts).tolist(), starts.tolist(), strict=True):
         end = data.find(b"\n", start) + 1 or len(data)
         fields = next(csv.reader([data[start:end].decode("utf-8")], delimiter=delimiter))
         mask = 0

@@ -65,6 +65,15 @@ def _utf8_width(data: np.ndarray, pos: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _next_line(data: np.ndarray, pos: int) -> int:
+    """The start of the line after the one holding `pos`."""
+    size = data.shape[0]
+    while pos < size and data[pos] != _LF:
+        pos += 1
+    return pos + 1
+
+
+@njit(cache=True, nogil=True)
 def _line(data: np.ndarray, pos: int, kinds: np.ndarray, column_bits: np.ndarray, kept: np.ndarray,
           ranges: np.ndarray, line: int) -> tuple[int, int, bool, int, bool]:
     """Read the line starting at `pos`: (start of the next line, fields, regular, data-class mask, a field of a
@@ -76,9 +85,7 @@ def _line(data: np.ndarray, pos: int, kinds: np.ndarray, column_bits: np.ndarray
     mask = 0
     uncertain = False
     if pos == size or data[pos] == _LF or (data[pos] == _CR and pos + 1 < size and data[pos + 1] == _LF):
-        while pos < size and data[pos] != _LF:  # a blank line (the serial reader skips it)
-            pos += 1
-        return pos + 1, 0, False, mask, uncertain
+        return _next_line(data, pos), 0, False, mask, uncertain  # blank: the serial reader skips it
     while True:  # one field per turn; pos is at the field's first byte
         blank = True
         wide = False
@@ -95,9 +102,7 @@ def _line(data: np.ndarray, pos: int, kinds: np.ndarray, column_bits: np.ndarray
                     wide = True
                     step = _utf8_width(data, pos)
                     if step == 0:
-                        while pos < size and data[pos] != _LF:
-                            pos += 1
-                        return pos + 1, column + 1, False, mask, uncertain
+                        return _next_line(data, pos), column + 1, False, mask, uncertain
                     pos += step
                     continue
                 if c == _QUOTE:
@@ -113,16 +118,13 @@ def _line(data: np.ndarray, pos: int, kinds: np.ndarray, column_bits: np.ndarray
                     if kind in (_PLAIN, _DELIMITER):
                         blank = False
                     elif kind != _SPACE:  # LF, CR or NUL inside quotes
-                        while pos < size and data[pos] != _LF:
-                            pos += 1
-                        return pos + 1, column + 1, False, mask, uncertain
+                        return _next_line(data, pos), column + 1, False, mask, uncertain
                 pos += 1
             value_end = pos - 1
             kind = kinds[data[pos]] if pos < size and data[pos] < 128 else _PLAIN
             if pos < size and kind != _DELIMITER and kind != _LINE_FEED and kind != _CARRIAGE:
-                while pos < size and data[pos] != _LF:  # something after the closing quote
-                    pos += 1
-                return pos + 1, column + 1, False, mask, uncertain
+                # Something after the closing quote.
+                return _next_line(data, pos), column + 1, False, mask, uncertain
         else:
             while pos < size:
                 c = data[pos]
@@ -130,9 +132,7 @@ def _line(data: np.ndarray, pos: int, kinds: np.ndarray, column_bits: np.ndarray
                     wide = True
                     step = _utf8_width(data, pos)
                     if step == 0:
-                        while pos < size and data[pos] != _LF:
-                            pos += 1
-                        return pos + 1, column + 1, False, mask, uncertain
+                        return _next_line(data, pos), column + 1, False, mask, uncertain
                     pos += step
                     continue
                 kind = kinds[c]
@@ -160,15 +160,12 @@ def _line(data: np.ndarray, pos: int, kinds: np.ndarray, column_bits: np.ndarray
         if c == _CR:
             if pos + 1 < size and data[pos + 1] == _LF:
                 return pos + 2, column, True, mask, uncertain
-            while pos < size and data[pos] != _LF:
-                pos += 1
-            return pos + 1, column, False, mask, uncertain
+            return _next_line(data, pos), column, False, mask, uncertain
         if c < 128 and kinds[c] == _DELIMITER:  # another field follows
             pos += 1
             continue
-        while pos < size and data[pos] != _LF:  # a quote, NUL or separator inside an unquoted field
-            pos += 1
-        return pos + 1, column, False, mask, uncertain
+        # A quote, NUL or separator inside an unquoted field.
+        return _next_line(data, pos), column, False, mask, uncertain
 
 
 def scan_lines(data: np.ndarray, kinds: np.ndarray, width: int, column_bits: np.ndarray, kept: np.ndarray

@@ -138,8 +138,9 @@ def _national(values: np.ndarray, lengths: np.ndarray, regions: np.ndarray,
                        status, reason)
 
 
-def _national_text(value: int, length: int) -> str:
-    return str(value)[1:] if length <= MAX_DIGITS else ""
+def _digits_of_sentinel(value: int) -> str:
+    """The digit string held as a sentinel value ('1' followed by the digits)."""
+    return str(value)[1:]
 
 
 def _classify(candidates: _Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -168,8 +169,7 @@ def _classify(candidates: _Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarr
             column[rows] = decided_column
     back = np.flatnonzero((st == SLOW) & ~late & (lengths <= MAX_DIGITS))
     if back.shape[0]:
-        nationals = [_national_text(v, k) for v, k in zip(values[back].tolist(), lengths[back].tolist(),
-                                                          strict=True)]
+        nationals = [_digits_of_sentinel(v) for v in values[back].tolist()]
         decided = classify(codes[back].tolist(), nationals, pending[back].tolist(), [False] * back.shape[0])
         for column, decided_values in zip((st, rg, num, rs), zip(*decided, strict=True), strict=True):
             column[back] = decided_values
@@ -275,7 +275,7 @@ def _decide(phones: Texts, hints: Hints, default_region: str | None) -> _Part:
     parts = [_international(codes[sel], n_values[sel], n_lengths[sel], i_lengths[sel], (plus & hinted)[sel])]
     if rows.shape[0]:
         def digits_of(subset: np.ndarray) -> list[str]:
-            return [_national_text(int(d_values[r]), int(d_lengths[r])) if d_lengths[r] <= MAX_DIGITS
+            return [_digits_of_sentinel(int(d_values[r])) if d_lengths[r] <= MAX_DIGITS
                     else _digits_text(str(raw[int(r)])) for r in rows[subset]]
 
         parts.append(_national(d_values[rows], d_lengths[rows], regions[rows], digits_of))

@@ -67,38 +67,6 @@ def count_label_hits(starts: np.ndarray, values: np.ndarray, lengths: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def split_country_code(values: np.ndarray, lengths: np.ndarray, is_code: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """parse's country-code step on '+' + digits: (code or 0, the rest as (sentinel value, length)); the
-    code is the first of the digits' 1-, 2- or 3-digit prefixes that is a country calling code, none when
-    the digits start with 0. Strings longer than MAX_DIGITS get code 0 and the value 0."""
-    n = values.shape[0]
-    codes = np.zeros(n, dtype=np.int64)
-    rest_values = np.zeros(n, dtype=np.uint64)
-    rest_lengths = lengths.copy()
-    for i in range(n):
-        length = lengths[i]
-        if length > MAX_DIGITS:
-            continue
-        plain = values[i] - POW10[length]
-        code = 0
-        width = 0
-        if length >= 1 and plain // POW10[length - 1] != 0:
-            for w in range(1, 4):
-                if length >= w:
-                    prefix = int(plain // POW10[length - w])
-                    if is_code[prefix]:
-                        code = prefix
-                        width = w
-                        break
-        codes[i] = code
-        rest = length - width
-        rest_lengths[i] = rest
-        rest_values[i] = plain % POW10[rest] + POW10[rest]
-    return codes, rest_values, rest_lengths
-
-
-@njit(cache=True, nogil=True)
 def short_keys(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """A key per text of at most 7 bytes (its bytes and length packed in 64 bits, equal keys for equal
     texts), -1 for longer texts."""
@@ -129,7 +97,8 @@ def _sentinel(digits: np.ndarray, start: int, end: int) -> tuple[np.uint64, int]
 
 @njit(cache=True, nogil=True)
 def _split(digits: np.ndarray, start: int, end: int, is_code: np.ndarray) -> tuple[int, np.uint64, int]:
-    """digits[start:end] split as split_country_code does: (code or 0, rest value, rest length)."""
+    """digits[start:end] split at the country code: the first of its 1-, 2- or 3-digit prefixes that is a
+    country calling code, none when it starts with 0: (code or 0, rest value, rest length)."""
     length = end - start
     code = 0
     width = 0
@@ -148,6 +117,25 @@ def _split(digits: np.ndarray, start: int, end: int, is_code: np.ndarray) -> tup
 
 
 @njit(cache=True, nogil=True)
+def split_country_code(values: np.ndarray, lengths: np.ndarray, is_code: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """parse's country-code step on '+' + digits (sentinel values, at most MAX_DIGITS digits): (code or 0, the
+    rest as (sentinel value, length)), as `read_texts` splits the digits it reads."""
+    n = values.shape[0]
+    codes = np.zeros(n, dtype=np.int64)
+    rest_values = np.zeros(n, dtype=np.uint64)
+    rest_lengths = np.zeros(n, dtype=np.int64)
+    digits = np.empty(MAX_DIGITS, dtype=np.uint8)
+    for i in range(n):
+        length = lengths[i]
+        plain = values[i] - POW10[length]
+        for k in range(length):
+            digits[k] = np.uint8((plain // POW10[length - 1 - k]) % np.uint64(10))
+        codes[i], rest_values[i], rest_lengths[i] = _split(digits, 0, length, is_code)
+    return codes, rest_values, rest_lengths
+
+
+@njit(cache=True, nogil=True)
 def read_texts(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, usable: np.ndarray, hinted: np.ndarray,
                max_chars: int, is_ws: np.ndarray, is_code: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -157,7 +145,7 @@ def read_texts(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, usable: n
     country code, national digits value, national digits length). The digits are all digits of the text
     for '+' and bare shapes (Arabic-Indic, Persian and full-width digits read as ASCII); the international
     digits are those digits ('+' shapes), the digits without a leading '00' (bare shapes) or the JID's
-    user part without a leading '00'; they are split into country code (`split_country_code`'s rule) and
+    user part without a leading '00'; they are split into country code (`_split`) and
     national digits."""
     n = starts.shape[0]
     kind = np.zeros(n, dtype=np.uint8)

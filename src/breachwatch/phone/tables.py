@@ -45,7 +45,6 @@ class RegionTable:
     npp_literal: bool
     #: the national prefix as alternatives of digit literals, tried in order ('0|180020'), else ().
     npp_alternatives: tuple[str, ...]
-    npp_transform: bool
     #: the national prefix transform rule (a `re.sub` template such as '9\\1'), or None.
     npp_transform_rule: str | None
     idd: str | None
@@ -54,6 +53,11 @@ class RegionTable:
     lengths: tuple[int, ...]
     #: False when some pattern of this region cannot be used in bulk.
     usable: bool
+
+    @property
+    def npp_transform(self) -> bool:
+        """The national prefix comes with a transform rule."""
+        return self.npp_transform_rule is not None
 
 
 def _compiles(pattern: str) -> bool:
@@ -110,7 +114,6 @@ def _build(region: str, metadata: PhoneMetadata) -> RegionTable:
         types=types, leading_digits=prefix(metadata.leading_digits) if metadata.leading_digits else None,
         npp=npp if npp_literal else (prefix(npp) if npp else None), npp_literal=npp_literal,
         npp_alternatives=tuple(npp.split("|")) if npp and _LITERALS.fullmatch(npp) else (),
-        npp_transform=bool(metadata.national_prefix_transform_rule),
         npp_transform_rule=metadata.national_prefix_transform_rule or None, idd=idd if idd_literal else (
             prefix(idd) if idd else None), idd_literal=idd_literal,
         lengths=_length_table(metadata), usable=usable,
