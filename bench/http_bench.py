@@ -2,6 +2,7 @@
 beside /healthz (the ceiling of the same server), with 1 and 2 workers, in one run, on 127.0.0.1.
 
     .venv/bin/python bench/http_bench.py [--rows 200000] [--seconds 8] [--connections 64] [--workers 1,2]
+                                         [--rate 10000] [--wrk2 PATH]
     .venv/bin/python bench/http_bench.py --inprocess-only [--profile admin|check]
 
 Starts the real `breachwatch serve` in a subprocess over a generated catalog (bench/out/http-home), drives it
@@ -10,6 +11,13 @@ and prints a Markdown table with each endpoint's ratio to /healthz and the serve
 processes' user + system time over the run, divided by the requests answered: steadier than req/s when other work
 shares the machine). The load generator shares the machine's cores with the server: numbers are a floor, not the
 server's capacity on its own.
+
+Those runs are closed-loop (each connection sends its next request when the answer comes): they find the most
+requests per second, and their latency is mostly the queue of `--connections` requests. With wrk2 (Gil Tene's
+constant-throughput wrk: `--wrk2 PATH`, the WRK2 environment variable, or `wrk2` on PATH; see bench/README.md) it
+then offers each endpoint a fixed `--rate` of requests per second and reports the latency percentiles corrected
+for coordinated omission (measured from when each request was due, not from when it was sent): the answer to
+"at 10,000 checks/s, what is the p99?".
 
 Before that it measures the in-process cost of each endpoint (the ASGI app called directly, no sockets) with the
 admin key and with a plain `check` key (audited and profiled by the enumeration detector; the bench sets the
@@ -152,6 +160,39 @@ def run_wrk(port: int, paths: list[str], key: str, seconds: int, connections: in
     pct = {m.group(1): _ms(m.group(2), m.group(3)) for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", out, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def find_wrk2(given: str | None) -> str | None:
+    """The wrk2 binary: `given`, else $WRK2, else `wrk2` on PATH; None when there is none."""
+    for candidate in (given, os.environ.get("WRK2"), shutil.which("wrk2")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+_WRK2_PCT = re.compile(r"^\s+(50|99|99\.9)\.?0*%\s+([\d.]+)(us|ms|s|m)$", re.M)
+
+
+def run_wrk2(wrk2: str, port: int, paths: list[str], key: str, seconds: int, connections: int,
+             rate: int) -> dict[str, float]:
+    """Offer `rate` requests/s for `seconds` (after wrk2's own 10 s calibration, which is not counted) and
+    return the answered rate and the corrected p50/p99/p99.9 in ms."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_LUA % (",".join(json.dumps(p) for p in paths), key))
+        script = f.name
+    try:
+        # wrk2 measures latency only after calibrating for 10 s (+5 ms per connection): run that much longer.
+        duration = seconds + 11 + connections * 5 // 1000
+        out = subprocess.run([wrk2, "-t2", f"-c{connections}", f"-d{duration}s", f"-R{rate}", "--latency", "-s",
+                              script, f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script)
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+    pct = {m.group(1): float(m.group(2)) * units[m.group(3)] for m in _WRK2_PCT.finditer(out)}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "p999": pct["99.9"],
+            "errors": float(non2xx.group(1)) if non2xx else 0.0}
 
 
 async def _py_load(url: str, paths: list[str], key: str, seconds: float, connections: int) -> dict[str, float]:
@@ -317,6 +358,10 @@ def main() -> None:
     parser.add_argument("--servers", default="uvicorn,granian" if _has_granian() else "uvicorn",
                         help="comma-separated: uvicorn, granian (default: both when granian is installed)")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--rate", default="10000",
+                        help="comma-separated offered rates (requests/s) for the fixed-rate runs (wrk2); 0: none")
+    parser.add_argument("--rate-seconds", type=int, default=15, help="seconds measured per fixed-rate run")
+    parser.add_argument("--wrk2", help="path of the wrk2 binary (default: $WRK2, or wrk2 on PATH)")
     parser.add_argument("--inprocess-only", action="store_true", help="measure in-process costs only (no server)")
     parser.add_argument("--profile", choices=["admin", "check"], help="cProfile the check endpoint with this key")
     args = parser.parse_args()
@@ -335,10 +380,13 @@ def main() -> None:
     print(f"load generator: {'wrk -t2' if use_wrk else 'python asyncio/httpx (1 process)'}, "
           f"{args.connections} connections, {args.seconds} s per run, {args.rows:,}-row breach, "
           f"{len(numbers)} distinct numbers (90% leaked)\n")
+    wrk2 = find_wrk2(args.wrk2)
+    rates = [int(r) for r in args.rate.split(",") if int(r) > 0]
+    runs = [(srv, int(w)) for srv in args.servers.split(",") for w in args.workers.split(",")]
+    fixed: list[str] = []
     print("| server | workers | endpoint | req/s | p50 ms | p99 ms | vs /healthz | server CPU µs/request "
           "| non-2xx (404 = clean number) |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
-    runs = [(srv, int(w)) for srv in args.servers.split(",") for w in args.workers.split(",")]
     for server, workers in runs:
         proc, port = start_server(home, workers, server)
         try:
@@ -351,9 +399,27 @@ def main() -> None:
                 ceiling = ceiling or r["rps"]
                 print(f"| {server} | {workers} | `{name}` | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                       f"{r['rps'] / ceiling:.2f} | {cpu:,.0f} | {int(r['errors'])} |", flush=True)
+            for rate in rates if wrk2 else []:
+                for name, paths in endpoints.items():
+                    cpu_before = server_cpu_seconds(proc)
+                    started = time.monotonic()
+                    r = run_wrk2(wrk2, port, paths, key, args.rate_seconds, args.connections, rate)  # type: ignore[arg-type]
+                    # wrk2's req/s covers the whole run, calibration included, as does the CPU time.
+                    cpu_seconds = server_cpu_seconds(proc) - cpu_before
+                    cpu = cpu_seconds / (r["rps"] * (time.monotonic() - started)) * 1e6 if r["rps"] else 0.0
+                    fixed.append(f"| {server} | {workers} | `{name}` | {rate:,} | {r['rps']:,.0f} | {r['p50']:.2f} | "
+                                 f"{r['p99']:.2f} | {r['p999']:.2f} | {cpu:,.0f} |")
         finally:
             stop_server(proc)
-
+    if rates and not wrk2:
+        print("\nNo fixed-rate runs: wrk2 not found (--wrk2 PATH, WRK2=PATH or wrk2 on PATH; see bench/README.md).")
+    if fixed:
+        print(f"\nFixed offered rate (wrk2 -t2 -c{args.connections}, {args.rate_seconds} s measured after its "
+              "calibration; latency from when each request was due):\n")
+        print("| server | workers | endpoint | offered/s | answered/s | p50 ms | p99 ms | p99.9 ms "
+              "| server CPU µs/request |")
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+        print("\n".join(fixed))
 
 if __name__ == "__main__":
     main()

@@ -61,6 +61,22 @@ def test_rotates_by_size_and_by_day_and_only_appends(tmp_path: Path) -> None:
     assert sum(len(p.read_text().splitlines()) for p in tmp_path.iterdir()) == 31
 
 
+def test_processes_sharing_a_directory_rotate_by_the_files_real_size(tmp_path: Path) -> None:
+    # Two workers of one server append to the same day's file: each must see the other's lines when deciding
+    # to rotate, or a file grows to twice max_bytes.
+    first = AuditLog(tmp_path, b"\x07" * 32, max_bytes=2000, flush_lines=1)
+    second = AuditLog(tmp_path, b"\x07" * 32, max_bytes=2000, flush_lines=1)
+    who = client(None, RAW_IP)
+    for i in range(60):
+        (first if i % 2 else second).record_checks(who, [NUMBERS[i % 3]], [i], "ok", MIDNIGHT + i)
+    first.close()
+    second.close()
+    sizes = [p.stat().st_size for p in tmp_path.iterdir()]
+    line = max(len(raw) + 1 for p in tmp_path.iterdir() for raw in p.read_bytes().splitlines())
+    assert len(sizes) >= 3 and max(sizes) <= 2000 + line
+    assert sorted(r["found"] for r in _lines(tmp_path)) == list(range(60))
+
+
 def _lines(directory: Path) -> list[dict[str, Any]]:
     if not directory.exists():
         return []

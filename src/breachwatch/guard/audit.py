@@ -11,6 +11,7 @@ import atexit
 import datetime as dt
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +29,8 @@ log = logging.getLogger("breachwatch.guard")
 
 class AuditLog:
     """Appends records to DIR/audit-YYYY-MM-DD.jsonl (UTC day of the check); past `max_bytes` a file is
-    closed and the next one is audit-YYYY-MM-DD.N.jsonl."""
+    closed and the next one is audit-YYYY-MM-DD.N.jsonl. Several processes may append to one directory (a
+    server's workers): each batch is one append, and the size that rotates a file is the file's own."""
 
     def __init__(self, directory: Path, master: bytes, max_bytes: int = 64 * 1024 * 1024,
                  flush_lines: int = 512, flush_seconds: float = 1.0) -> None:
@@ -117,6 +119,9 @@ class AuditLog:
                 batch, self._pending = self._pending, []
             if not batch:
                 return
+            if self._handle is not None:
+                # Other processes (the server's other workers) append to the same file: go by its real size.
+                self._size = os.fstat(self._handle.fileno()).st_size
             chunk: list[bytes] = []
             for day, line in batch:
                 if self._handle is None or day != self._day or self._size >= self.max_bytes:
