@@ -170,7 +170,7 @@ def find_wrk2(given: str | None) -> str | None:
     return None
 
 
-_WRK2_PCT = re.compile(r"^\s+(50|99|99\.9)\.?0*%\s+([\d.]+)(us|ms|s|m)$", re.M)
+_WRK2_PCT = re.compile(r"^\s*([\d.]+)%\s+([\d.]+)([a-z]+)\s*$", re.M)
 
 
 def run_wrk2(wrk2: str, port: int, paths: list[str], key: str, seconds: int, connections: int,
@@ -187,11 +187,14 @@ def run_wrk2(wrk2: str, port: int, paths: list[str], key: str, seconds: int, con
                               script, f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script)
-    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-    pct = {m.group(1): float(m.group(2)) * units[m.group(3)] for m in _WRK2_PCT.finditer(out)}
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+    pct = {float(m.group(1)): float(m.group(2)) * units[m.group(3)] for m in _WRK2_PCT.finditer(out)
+           if m.group(3) in units}
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rps is None or not {50.0, 99.0, 99.9} <= set(pct):
+        raise RuntimeError(f"could not read wrk2's output:\n{out}")
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "p999": pct["99.9"],
+    return {"rps": float(rps.group(1)), "p50": pct[50.0], "p99": pct[99.0], "p999": pct[99.9],
             "errors": float(non2xx.group(1)) if non2xx else 0.0}
 
 
@@ -353,7 +356,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--servers", default="uvicorn,granian" if _has_granian() else "uvicorn",
                         help="comma-separated: uvicorn, granian (default: both when granian is installed)")

@@ -68,7 +68,7 @@ def test_serve_command_answers_and_logs_no_numbers(tmp_path: Path, server: str) 
 ])
 def test_granian_app_takes_the_client_from_a_local_proxy(peer: str, forwarded: str, seen: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under granian (the default server) the guard limits by the address a local reverse proxy names, as under
+    """Under granian (--server granian) the guard limits by the address a local reverse proxy names, as under
     uvicorn."""
     import asyncio
 
