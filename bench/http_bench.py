@@ -1,7 +1,7 @@
 """HTTP benchmark: checks/s and p50/p99 latency of /api/v1/check/{number} and /api/v3/breachedaccount/{number}
 beside /healthz (the ceiling of the same server), with 1 and 2 workers, in one run, on 127.0.0.1.
 
-    .venv/bin/python bench/http_bench.py [--rows 200000] [--seconds 8] [--connections 64] [--workers 1,2]
+    .venv/bin/python bench/http_bench.py [--rows 200000] [--seconds 8] [--connections 32] [--workers 1,2]
                                          [--rate 10000] [--wrk2 PATH]
     .venv/bin/python bench/http_bench.py --inprocess-only [--profile admin|check]
 
@@ -143,23 +143,34 @@ end
 """
 
 
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+_PERCENTILE = re.compile(r"^\s*([\d.]+)%\s+([\d.]+)([a-z]+)\s*$", re.M)  # wrk: "  99%  3.1ms"; wrk2: " 99.000%  3.1ms"
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
 
-def run_wrk(port: int, paths: list[str], key: str, seconds: int, connections: int) -> dict[str, float]:
+def _drive(command: list[str], port: int, paths: list[str], key: str) -> dict[str, Any]:
+    """Run wrk or wrk2 (`command`: the binary and its options) with a script cycling through `paths`; the
+    answered rate, the latency percentiles in ms ({50.0: ..., 99.0: ...}) and the non-2xx count."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_LUA % (",".join(json.dumps(p) for p in paths), key))
         script = f.name
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*command, "--latency", "-s", script, f"http://127.0.0.1:{port}"],
+                             capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    pct = {m.group(1): _ms(m.group(2), m.group(3)) for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", out, re.M)}
+    pct = {float(m.group(1)): float(m.group(2)) * _UNIT_MS[m.group(3)] for m in _PERCENTILE.finditer(out)
+           if m.group(3) in _UNIT_MS}
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rps is None or not {50.0, 99.0} <= set(pct):
+        raise RuntimeError(f"could not read {command[0]}'s output:\n{out}")
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": pct["50"], "p99": pct["99"], "errors": float(non2xx.group(1)) if non2xx else 0.0}
+    return {"rps": float(rps.group(1)), "pct": pct, "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def run_wrk(port: int, paths: list[str], key: str, seconds: int, connections: int) -> dict[str, float]:
+    """Closed-loop load for `seconds`: requests/s, p50/p99 in ms, non-2xx answers."""
+    r = _drive(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s"], port, paths, key)
+    return {"rps": r["rps"], "p50": r["pct"][50.0], "p99": r["pct"][99.0], "errors": r["errors"]}
 
 
 def find_wrk2(given: str | None) -> str | None:
@@ -170,32 +181,16 @@ def find_wrk2(given: str | None) -> str | None:
     return None
 
 
-_WRK2_PCT = re.compile(r"^\s*([\d.]+)%\s+([\d.]+)([a-z]+)\s*$", re.M)
-
-
 def run_wrk2(wrk2: str, port: int, paths: list[str], key: str, seconds: int, connections: int,
              rate: int) -> dict[str, float]:
     """Offer `rate` requests/s for `seconds` (after wrk2's own 10 s calibration, which is not counted) and
     return the answered rate and the corrected p50/p99/p99.9 in ms."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(_LUA % (",".join(json.dumps(p) for p in paths), key))
-        script = f.name
-    try:
-        # wrk2 measures latency only after calibrating for 10 s (+5 ms per connection): run that much longer.
-        duration = seconds + 11 + connections * 5 // 1000
-        out = subprocess.run([wrk2, "-t2", f"-c{connections}", f"-d{duration}s", f"-R{rate}", "--latency", "-s",
-                              script, f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(script)
-    units = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-    pct = {float(m.group(1)): float(m.group(2)) * units[m.group(3)] for m in _WRK2_PCT.finditer(out)
-           if m.group(3) in units}
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if rps is None or not {50.0, 99.0, 99.9} <= set(pct):
-        raise RuntimeError(f"could not read wrk2's output:\n{out}")
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(rps.group(1)), "p50": pct[50.0], "p99": pct[99.0], "p999": pct[99.9],
-            "errors": float(non2xx.group(1)) if non2xx else 0.0}
+    # wrk2 measures latency only after calibrating for 10 s (+5 ms per connection): run that much longer.
+    duration = seconds + 11 + connections * 5 // 1000
+    r = _drive([wrk2, "-t2", f"-c{connections}", f"-d{duration}s", f"-R{rate}"], port, paths, key)
+    pct = r["pct"]
+    return {"rps": r["rps"], "p50": pct[50.0], "p99": pct[99.0], "p999": pct.get(99.9, float("nan")),
+            "errors": r["errors"]}
 
 
 async def _py_load(url: str, paths: list[str], key: str, seconds: float, connections: int) -> dict[str, float]:

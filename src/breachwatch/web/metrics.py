@@ -18,6 +18,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+#: The buckets' "le" labels as prometheus_client writes them ('0.0005', '1.0', '+Inf').
+_BUCKET_LABELS = (*map(repr, _BUCKETS), "+Inf")
 
 
 class Tally:
@@ -31,13 +33,13 @@ class Tally:
         self.created = time.time()
 
     def inc(self, amount: float = 1) -> None:
-        """Add `amount` (at least 0)."""
+        """Add `amount` (callers pass counts, never negative)."""
         with self._lock:
             self.value += amount
 
 
 class _RouteTimes:
-    """One route's latency histogram: a count per bucket (the last is +Inf), their sum and total."""
+    """One route's latency histogram: a count per bucket (the last is +Inf) and the sum of the seconds timed."""
 
     __slots__ = ("counts", "created", "total")
 
@@ -91,7 +93,7 @@ class Metrics:
                                         labels=["route"])
         for route, (counts, total, created) in times.items():
             cumulative, buckets = 0, []
-            for bound, count in zip([*map(_bound_text, _BUCKETS), "+Inf"], counts, strict=True):
+            for bound, count in zip(_BUCKET_LABELS, counts, strict=True):
                 cumulative += count
                 buckets.append((bound, float(cumulative)))
             latency.add_metric([route], buckets, total)
@@ -116,11 +118,6 @@ class Metrics:
     async def endpoint(self, request: Request) -> Response:
         """GET /metrics."""
         return self.render()
-
-
-def _bound_text(bound: float) -> str:
-    """A bucket bound as prometheus_client writes it ('0.0005', '1.0')."""
-    return repr(float(bound))
 
 
 class MetricsMiddleware:
