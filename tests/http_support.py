@@ -3,8 +3,13 @@ built from generated dumps (known ground truth)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -93,3 +98,58 @@ def running_server(root: Path, catalog_url: str | None = None) -> Iterator[Serve
         server.should_exit = True
         thread.join(10)
         services.close()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServeProcess:
+    """`breachwatch serve` running as a user runs it, in its own process group."""
+
+    base_url: str
+    proc: subprocess.Popen[str]
+    output: str = ""
+
+    def stop(self) -> str:
+        """Stop the server (SIGINT, as Ctrl-C) and return everything it printed."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.output, _ = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.output, _ = self.proc.communicate(timeout=10)
+        return self.output
+
+
+@contextlib.contextmanager
+def serve_process(home: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[ServeProcess]:
+    """Start `breachwatch --home HOME serve --port P ARGS...` (secret key TEST_KEY), wait until /healthz
+    answers, yield it, and stop it."""
+    port = free_port()
+    full_env = {**os.environ, "BREACHWATCH_SECRET_KEY": TEST_KEY, **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "breachwatch.cli", "--home", str(home), "serve", "--port",
+                             str(port), *args], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    served = ServeProcess(f"http://127.0.0.1:{port}", proc)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
+                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"breachwatch serve did not start:\n{served.stop()}")
+            time.sleep(0.2)
+        yield served
+    finally:
+        served.stop()

@@ -4,7 +4,6 @@ received contains either number."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import socket
@@ -16,19 +15,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from breachwatch.client import PrivateResult, ServerError, prepare, private_check
 from breachwatch.services import Services
-from breachwatch.web.private_api import routes
+from breachwatch.web import create_app
 from conftest import run_cli
 from test_private import loaded_services, small  # noqa: F401 - module fixtures reused here
-
-API_KEY = "test-api-key-0123456789"
 
 
 class Recorder:
@@ -51,20 +44,6 @@ class Recorder:
         await self.app(scope, recording_receive, send)
 
 
-class Ledger:
-    """The test's authorize(): a fixed API key, and evaluations counted per key."""
-
-    def __init__(self) -> None:
-        self.evaluations = 0
-
-    def __call__(self, request: Request, cost: int) -> Response | None:
-        given = request.headers.get("hibp-api-key", "")
-        if not hmac.compare_digest(given.encode(), API_KEY.encode()):
-            return JSONResponse({"error": "missing or wrong API key"}, status_code=401)
-        self.evaluations += cost
-        return None
-
-
 class _ListHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -82,10 +61,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(loaded_services: Services) -> Iterator[dict[str, Any]]:  # noqa: F811
-    """uvicorn on 127.0.0.1 serving the private routes, with its logs and received bytes captured."""
+    """uvicorn on 127.0.0.1 serving the app, with its logs and received bytes captured, and a key with the
+    private-check scope."""
     received: list[bytes] = []
-    ledger = Ledger()
-    app = Starlette(routes=routes(loaded_services, ledger), middleware=[Middleware(Recorder, sink=received)])
+    key, _ = loaded_services.api_keys.create("private", ["private-check"])
+    app = Recorder(create_app(loaded_services), sink=received)
     handler = _ListHandler()
     root = logging.getLogger()
     old_level = root.level
@@ -102,13 +82,18 @@ def server(loaded_services: Services) -> Iterator[dict[str, Any]]:  # noqa: F811
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "received": received, "logs": handler.lines,
-               "ledger": ledger}
+        yield {"url": f"http://127.0.0.1:{port}", "received": received, "logs": handler.lines, "key": key,
+               "guard": loaded_services.guard}
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
         root.removeHandler(handler)
         root.setLevel(old_level)
+
+
+def _evaluations(server: dict[str, Any]) -> int:
+    """OPRF evaluations the guard admitted so far (each is charged as one number)."""
+    return int(server["guard"].metrics().get("guard_admitted_numbers_total", 0))
 
 
 def _numbers(small: dict[str, Any]) -> tuple[str, str]:  # noqa: F811
@@ -130,23 +115,23 @@ def _assert_never_seen(server: dict[str, Any], numbers: list[str]) -> None:
 def test_leaked_found_clean_not_and_server_never_sees_them(server: dict[str, Any], small: dict[str, Any],  # noqa: F811
                                                           loaded_services: Services) -> None:  # noqa: F811
     leaked, clean = _numbers(small)
-    before = server["ledger"].evaluations
-    found: PrivateResult = private_check(server["url"], leaked, API_KEY)
+    before = _evaluations(server)
+    found: PrivateResult = private_check(server["url"], leaked, server["key"])
     assert found.found
     ordinary = loaded_services.checker.check(leaked)
     assert {h.breach: h.data_classes for h in found.hits} == {h.breach.name: h.data_classes for h in ordinary.hits}
     assert found.breaches_checked == ["Alpha", "Beta"]
-    missing = private_check(server["url"], clean, API_KEY)
+    missing = private_check(server["url"], clean, server["key"])
     assert not missing.found
     assert found.response_bytes == missing.response_bytes  # same size whatever the bucket
-    assert server["ledger"].evaluations == before + 2
+    assert _evaluations(server) == before + 2
     _assert_never_seen(server, [leaked, clean])
 
 
 def test_cli_check_private(server: dict[str, Any], small: dict[str, Any], tmp_path: Any) -> None:  # noqa: F811
     leaked, clean = _numbers(small)
     result = run_cli("check", "--private", "--server", server["url"], "--json", leaked, clean,
-                     home=tmp_path / "client-home", env={"BREACHWATCH_API_KEY": API_KEY}, check=True)
+                     home=tmp_path / "client-home", env={"BREACHWATCH_API_KEY": server["key"]}, check=True)
     data = json.loads(result.stdout)
     assert [d["found"] for d in data] == [True, False]
     assert data[0]["breaches"][0]["name"] in ("Alpha", "Beta")
@@ -163,12 +148,12 @@ def test_wrong_api_key_is_refused(server: dict[str, Any], small: dict[str, Any])
 
 @pytest.mark.parametrize("blinded", ["ff" * 32, "00" * 32, "zz" * 32, "01" * 31, 12, None, "ab" * 33])
 def test_malformed_blinded_element_is_a_400(server: dict[str, Any], blinded: Any) -> None:
-    before = server["ledger"].evaluations
+    before = _evaluations(server)
     response = httpx.post(server["url"] + "/api/v1/private/check", json={"prefix": 5, "blinded": blinded},
-                          headers={"hibp-api-key": API_KEY})
+                          headers={"hibp-api-key": server["key"]})
     assert response.status_code == 400
-    assert "blinded" in response.json()["error"]
-    assert server["ledger"].evaluations == before
+    assert "blinded" in response.json()["detail"]
+    assert _evaluations(server) == before
 
 
 def test_tampered_element_and_bad_bodies_are_400(server: dict[str, Any]) -> None:
@@ -176,7 +161,7 @@ def test_tampered_element_and_bad_bodies_are_400(server: dict[str, Any]) -> None
     tampered = bytearray(query.blinded)
     tampered[31] ^= 0x80  # sets the top bit: never a canonical encoding
     url = server["url"] + "/api/v1/private/check"
-    headers = {"hibp-api-key": API_KEY}
+    headers = {"hibp-api-key": server["key"]}
     for body in ({"prefix": query.prefix, "blinded": tampered.hex()}, {"prefix": -1, "blinded": query.blinded.hex()},
                  {"prefix": 1 << 18, "blinded": query.blinded.hex()}, [1, 2]):
         assert httpx.post(url, json=body, headers=headers).status_code == 400
@@ -188,14 +173,14 @@ def test_tampered_element_and_bad_bodies_are_400(server: dict[str, Any]) -> None
 def test_batch_is_charged_per_evaluation(server: dict[str, Any], small: dict[str, Any]) -> None:  # noqa: F811
     queries = [prepare(n) for n in _numbers(small)] + [prepare("+201001234567")]
     url = server["url"] + "/api/v1/private/check/batch"
-    headers = {"hibp-api-key": API_KEY}
-    before = server["ledger"].evaluations
+    headers = {"hibp-api-key": server["key"]}
+    before = _evaluations(server)
     response = httpx.post(url, json={"queries": [q.body() for q in queries]}, headers=headers)
     assert response.status_code == 200
     results = response.json()["results"]
     assert len(results) == 3 and len({len(r["bucket"]) for r in results}) == 1
-    assert server["ledger"].evaluations == before + 3
+    assert _evaluations(server) == before + 3
     bad = [q.body() for q in queries] + [{"prefix": 1, "blinded": "00" * 32}]
     assert httpx.post(url, json={"queries": bad}, headers=headers).status_code == 400
     assert httpx.post(url, json={"queries": []}, headers=headers).status_code == 400
-    assert server["ledger"].evaluations == before + 3
+    assert _evaluations(server) == before + 3

@@ -81,6 +81,6 @@ def test_admin_triage_upload(api: str, dumps: dict[str, Any]) -> None:
         too_big = client.post("/api/v1/triage", content=b"+201001234567\n" * 200_000, headers=auth)
         assert too_big.status_code == 413
         bad = client.post("/api/v1/triage", content=b"hello", headers=auth, params={"sample": "-3"})
-        assert bad.status_code == 400 and "sample" in bad.json()["error"]
+        assert bad.status_code == 400 and "sample" in bad.json()["detail"]
         empty = client.post("/api/v1/triage", content=b"", headers=auth)
         assert empty.status_code == 400

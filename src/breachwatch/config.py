@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_rows", "262144", "BREACHWATCH_BATCH_ROWS",
             "Size of the pieces an ingest reads and normalizes at a time (rows of a serial read; pieces of a "
             "UTF-8 dump are this many x 32 bytes); bounds memory."),
+    Setting("body_timeout", "10", "BREACHWATCH_BODY_TIMEOUT",
+            "Seconds a client has to send a whole request body (408 after); uploads of dumps to triage get 600."),
     Setting("public_url", "http://127.0.0.1:8000", "BREACHWATCH_PUBLIC_URL",
             "Public base URL of the web app, used in links sent to people (email confirmation, unsubscribe)."),
     Setting("smtp_host", None, "BREACHWATCH_SMTP_HOST",
@@ -110,6 +112,7 @@ class Config:
     redis_url: str | None = None
     dask_scheduler: str | None = None
     batch_rows: int = 262144
+    body_timeout: float = 10.0
     public_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
     smtp_port: int = 587

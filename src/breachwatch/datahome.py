@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ class DataHome:
         self.root = Path(config.home)
         self.segments = config.segments_dir
         self.work = self.root / "work"
+        #: Dumps uploaded for triage while they are read (private to the owner, deleted after).
+        self.uploads = self.root / "uploads"
         #: Derived public data (compiled libphonenumber automata), safe to delete.
         self.cache = self.root / "cache"
 
@@ -34,6 +37,13 @@ class DataHome:
     def new_segment_path(self, breach: str) -> Path:
         """A fresh, unique file name for a breach's segment."""
         return self.segments / f"{breach}-{uuid.uuid4().hex[:12]}.seg"
+
+    def new_upload(self, suffix: str) -> tuple[int, str]:
+        """A new file for an uploaded dump, created 0600 in HOME/uploads: (open descriptor, path)."""
+        if not self.uploads.exists():
+            self.uploads.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.uploads, 0o700)
+        return tempfile.mkstemp(prefix="triage-", suffix=suffix, dir=self.uploads)
 
     def new_workdir(self) -> Path:
         """A fresh directory for an ingest's temporary files."""

@@ -26,8 +26,9 @@ from starlette.types import Receive, Scope, Send
 
 from ..guard.limiter import RateLimiter
 from ..services import Services
-from . import notify_api, private_api, report_api
+from . import notify_api, report_api
 from .auth import authenticate
+from .bodies import BodyGuard
 from .context import AppContext, context_of
 from .hot_routes import HotRoutes
 from .metrics import Metrics, MetricsMiddleware
@@ -35,8 +36,7 @@ from .openapi import openapi
 from .problems import Problem, handle_problem, problem_response, route_template
 
 #: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
-#: (private_api predates the convention: its routes take an `authorize(request, cost)` callback, wired below.)
-ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages"]
+ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "private_api"]
 
 log = logging.getLogger("breachwatch.web")
 
@@ -44,14 +44,6 @@ log = logging.getLogger("breachwatch.web")
 async def healthz(request: Request) -> Response:
     """GET /healthz: the process answers."""
     return Response(b'{"status":"ok"}', media_type="application/json")
-
-
-def _private_authorize(request: Request, cost: int) -> None:
-    """The private check's gate: a key with scope `private-check`, charged one unit per evaluation."""
-    ctx = context_of(request)
-    key = authenticate(request, "private-check")
-    ctx.charge(request, key, cost, kind="oprf")
-    ctx.observe_blind(request, key, cost)
 
 
 def _admin_authorize(request: Request, scope: str) -> None:
@@ -95,12 +87,18 @@ class BreachwatchApp(Starlette):
         """Answer one ASGI connection (HTTP request or lifespan)."""
         hot = self.hot
         matched = hot.match(scope) if hot is not None else None
-        if matched is None:
-            await super().__call__(scope, receive, send)
-            return
-        scope["app"] = self
-        scope["router"] = self.router  # as the router sets it, for handlers that build URLs
-        await hot.handle(*matched, scope, receive, send)  # type: ignore[union-attr]
+        try:
+            if matched is None:
+                await super().__call__(scope, receive, send)
+                return
+            scope["app"] = self
+            scope["router"] = self.router  # as the router sets it, for handlers that build URLs
+            await hot.handle(*matched, scope, receive, send)  # type: ignore[union-attr]
+        except Exception:
+            if scope["type"] != "http":
+                raise
+            # Already answered with a 500 problem and logged by type (_server_error); re-raised only so an
+            # ASGI server can log it, and its log would hold the traceback, whose text may hold user input.
 
 
 def _freeze_heap() -> None:
@@ -126,7 +124,6 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
         routes += module.routes(services)
     routes += [Route("/metrics", metrics.endpoint, methods=["GET"]),
                Route("/openapi.json", openapi, methods=["GET"])]
-    routes += private_api.routes(services, _private_authorize)
     routes += report_api.routes(services, _report_authorize)
     routes += notify_api.routes(services, _admin_authorize, _subscribe_charge)
     routes += list(extra_routes)
@@ -144,7 +141,9 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
                 services.guard.flush()  # buffered audit records reach their file on a clean stop
 
     handlers = {Problem: handle_problem, HTTPException: _http_error, Exception: _server_error}
-    app = BreachwatchApp(routes=routes, middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+    middleware = [Middleware(BodyGuard, routes=routes, default_seconds=services.config.body_timeout),
+                  Middleware(MetricsMiddleware, metrics=metrics)]
+    app = BreachwatchApp(routes=routes, middleware=middleware,
                          exception_handlers=handlers, lifespan=lifespan)
     app.state.ctx = app.ctx = ctx
     app.hot = HotRoutes(app.routes, metrics, handlers)  # type: ignore[arg-type]

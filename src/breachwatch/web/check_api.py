@@ -7,8 +7,6 @@ Sensitive and retired breaches are left out of check results unless the key has 
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -16,12 +14,15 @@ from starlette.routing import BaseRoute, Route
 from ..errors import UnknownBreachError
 from ..services import Services
 from .auth import authenticate
+from .bodies import BodyLimit, BodyRoute, read_json
 from .context import context_of
 from .hibp_api import json_response, parse_region, region_param
 from .problems import Problem
 from .shapes import breach_stats, public_hits, result_dict
 
 MAX_BATCH = 1000
+#: A batch of MAX_BATCH numbers written out in full, with room to spare.
+BATCH_BODY_BYTES = 256 * 1024
 
 
 async def check_one(request: Request) -> Response:
@@ -45,10 +46,7 @@ async def check_batch(request: Request) -> Response:
     """POST /api/v1/check."""
     ctx = context_of(request)
     key = authenticate(request, "check")
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise Problem(400, "the body must be JSON: {\"numbers\": [\"+20...\", ...], \"region\": \"EG\"}") from None
+    body = await read_json(request, '{"numbers": ["+20...", ...], "region": "EG"}')
     numbers = body.get("numbers") if isinstance(body, dict) else None
     if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
         raise Problem(400, "\"numbers\" must be a list of strings")
@@ -87,6 +85,6 @@ def routes(services: Services) -> list[BaseRoute]:
     """The /api/v1 routes."""
     return [
         Route("/api/v1/check/{number}", check_one, methods=["GET"]),
-        Route("/api/v1/check", check_batch, methods=["POST"]),
+        BodyRoute("/api/v1/check", check_batch, methods=["POST"], body=BodyLimit(BATCH_BODY_BYTES)),
         Route("/api/v1/breaches/{name}/stats", stats, methods=["GET"]),
     ]

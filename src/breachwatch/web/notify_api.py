@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import inspect
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +19,15 @@ from ..errors import BreachwatchError, InputError, NumberError
 from ..notify.errors import InvalidCodeError, InvalidTokenError, SubscriptionInputError, TooManyRequestsError
 from ..notify.sms import DeliveryError
 from ..services import Services
+from .bodies import BodyLimit, BodyRoute, read_json
+from .problems import Problem, problem_response
+
+#: A subscription: a number, an email address or a webhook URL (at most 2,048 characters) and a region.
+SUBSCRIBE_LIMIT = BodyLimit(8 * 1024)
+#: A verification code and an id, or an empty form.
+SMALL_LIMIT = BodyLimit(1024)
+#: An organisation's list of numbers (about 400,000 written out); bigger lists go through `org add --numbers`.
+ORGANISATION_LIMIT = BodyLimit(8 * 1024 * 1024, seconds=120)
 
 Authorize = Callable[[Request, str], Awaitable[None] | None]
 """Raises (or returns an error response through the app's handlers) unless the request holds `scope`."""
@@ -52,10 +60,7 @@ def _problem_for(exc: BreachwatchError) -> JSONResponse:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise SubscriptionInputError("the request body is not JSON") from None
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise SubscriptionInputError("the request body must be a JSON object")
     return body
@@ -103,6 +108,8 @@ def routes(services: Services, authorize: Authorize,
                 return await handler(request)
             except BreachwatchError as exc:
                 return _problem_for(exc)
+            except Problem as exc:
+                return problem_response(exc)
         return endpoint
 
     async def admin(request: Request) -> None:
@@ -197,12 +204,12 @@ def routes(services: Services, authorize: Authorize,
         return Response(status_code=204)
 
     return [
-        Route("/api/v1/subscriptions", guarded(subscribe), methods=["POST"]),
-        Route("/api/v1/subscriptions/verify", guarded(verify), methods=["POST"]),
+        BodyRoute("/api/v1/subscriptions", guarded(subscribe), methods=["POST"], body=SUBSCRIBE_LIMIT),
+        BodyRoute("/api/v1/subscriptions/verify", guarded(verify), methods=["POST"], body=SMALL_LIMIT),
         Route("/api/v1/subscriptions/{sub_id}", guarded(unsubscribe_api), methods=["DELETE"]),
         Route("/api/v1/subscriptions/{sub_id}/confirm", guarded(confirm_page), methods=["GET"]),
         Route("/api/v1/subscriptions/{sub_id}/unsubscribe", guarded(unsubscribe_page), methods=["GET", "POST"]),
-        Route("/api/v1/organisations", guarded(org_add), methods=["POST"]),
+        BodyRoute("/api/v1/organisations", guarded(org_add), methods=["POST"], body=ORGANISATION_LIMIT),
         Route("/api/v1/organisations", guarded(org_list), methods=["GET"]),
         Route("/api/v1/organisations/{name}", guarded(org_remove), methods=["DELETE"]),
         Route("/api/v1/organisations/{org_id}/unsubscribe", guarded(org_unsubscribe_page),

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from ..models import CheckResult
 from ..phone import REGIONS, country_code_for_region
 from ..services import Services
+from .bodies import BodyLimit, BodyRoute, read_body
 from .charts import country_bars
 from .context import context_of
 from .problems import Problem
@@ -56,9 +57,7 @@ async def home(request: Request) -> Response:
 async def check(request: Request) -> Response:
     """POST /check: check the number typed in the form (limited per client IP; no key needed)."""
     ctx = context_of(request)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise Problem(413, "form too large")
+    body = await read_body(request)
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     number = form.get("number", "").strip()[:64]
     region = form.get("region", "").strip().upper()
@@ -106,7 +105,7 @@ def routes(services: Services) -> list[BaseRoute]:
     """The page routes and the static files."""
     return [
         Route("/", home, methods=["GET"]),
-        Route("/check", check, methods=["POST"]),
+        BodyRoute("/check", check, methods=["POST"], body=BodyLimit(MAX_FORM_BYTES)),
         Route("/breaches", breaches, methods=["GET"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]

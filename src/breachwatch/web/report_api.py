@@ -1,6 +1,6 @@
 """HTTP routes for reports and triage: GET /api/v1/breaches/{name}/report (JSON, or ?format=html|png) and
-POST /api/v1/triage (an admin uploads a dump as the request body; it is spooled to a temporary file with a
-size bound, triaged, and deleted).
+POST /api/v1/triage (an admin uploads a dump as the request body; it is spooled to a file under HOME/uploads
+with a size bound, triaged, and deleted).
 
 `routes(services, authorize)` returns the routes for the main app to mount. `authorize(request, scope)` is the
 main app's check: it may raise (e.g. HTTPException 401/403), or return (or resolve to) a Response to send
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,20 +19,25 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..claims import parse_claim
+from ..datahome import DataHome
 from ..errors import BreachwatchError, UnknownBreachError
 from ..report import breach_chart, breach_html, breach_report, triage_html
 from ..triage import IndexSource, TriageOptions, triage
+from .bodies import BodyLimit, BodyRoute
+from .problems import Problem, problem_response
 
 Authorize = Callable[[Request, str], Awaitable[Response | None] | Response | None]
 
 #: Largest dump accepted by POST /api/v1/triage (bytes); bigger uploads get 413 before being triaged.
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+#: Seconds an upload may take to arrive (256 MiB at about 0.5 MB/s).
+UPLOAD_SECONDS = 600.0
 MAX_SAMPLE = 5_000_000
 _SUFFIXES = (".csv", ".tsv", ".jsonl", ".txt", ".csv.gz", ".tsv.gz", ".jsonl.gz", ".txt.gz")
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str) -> Response:
+    return problem_response(Problem(status, message))
 
 
 async def _refused(authorize: Authorize, request: Request, scope: str) -> Response | None:
@@ -78,7 +82,7 @@ def routes(services: IndexSource, authorize: Authorize, max_upload_bytes: int = 
         if declared is not None and declared.isdigit() and int(declared) > max_upload_bytes:
             return _error(413, f"upload larger than {max_upload_bytes:,} bytes")
         suffix = _suffix(params.get("filename", "upload.csv"))
-        fd, path = tempfile.mkstemp(prefix="breachwatch-triage-", suffix=suffix)
+        fd, path = DataHome(services.config).new_upload(suffix)
         try:
             size = 0
             with os.fdopen(fd, "wb") as out:
@@ -101,7 +105,8 @@ def routes(services: IndexSource, authorize: Authorize, max_upload_bytes: int = 
             os.unlink(path)
 
     return [Route("/api/v1/breaches/{name}/report", breach_report_endpoint, methods=["GET"]),
-            Route("/api/v1/triage", triage_endpoint, methods=["POST"])]
+            BodyRoute("/api/v1/triage", triage_endpoint, methods=["POST"],
+                      body=BodyLimit(max_upload_bytes, seconds=UPLOAD_SECONDS))]
 
 
 def _suffix(filename: str) -> str:
