@@ -133,7 +133,9 @@ def test_bad_requests_are_problems(api: dict[str, Any]) -> None:
         response = client.post("/api/v1/subscriptions", json=body)
         assert response.status_code == 400, body
         assert response.json()["title"] == title
-    assert client.post("/api/v1/subscriptions", content=b"{not json").status_code == 400
+    assert client.post("/api/v1/subscriptions", content=b"{not json").status_code == 415
+    assert client.post("/api/v1/subscriptions", content=b"{not json",
+                       headers={"content-type": "application/json"}).status_code == 400
 
 
 def test_unsubscribe_with_the_token_only(api: dict[str, Any]) -> None:

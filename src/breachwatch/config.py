@@ -64,6 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Wrong tries allowed per verification code before it is void."),
     Setting("notify_codes_per_number", "3", "BREACHWATCH_NOTIFY_CODES_PER_NUMBER",
             "Subscriptions (codes sent) allowed per number per code lifetime."),
+    Setting("notify_codes_per_day", "5", "BREACHWATCH_NOTIFY_CODES_PER_DAY",
+            "Codes sent to one number per day (UTC), whatever asked for them."),
+    Setting("notify_verify_per_day", "10", "BREACHWATCH_NOTIFY_VERIFY_PER_DAY",
+            "Attempts to verify one number per day (UTC), over all its codes and subscriptions."),
+    Setting("sms_per_hour", "200", "BREACHWATCH_SMS_PER_HOUR",
+            "Verification codes the whole service sends per hour; past it, subscribing answers 429."),
     Setting("notify_retry_base", "30", "BREACHWATCH_NOTIFY_RETRY_BASE",
             "Seconds before the first delivery retry; doubles after each failure."),
     Setting("notify_retry_max", "3600", "BREACHWATCH_NOTIFY_RETRY_MAX", "Longest wait between delivery retries."),
@@ -127,6 +133,9 @@ class Config:
     notify_code_ttl: float = 600.0
     notify_code_attempts: int = 5
     notify_codes_per_number: int = 3
+    notify_codes_per_day: int = 5
+    notify_verify_per_day: int = 10
+    sms_per_hour: int = 200
     notify_retry_base: float = 30.0
     notify_retry_max: float = 3600.0
     notify_max_attempts: int = 12

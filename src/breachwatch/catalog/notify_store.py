@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import BreachwatchError
-from .notify_tables import matches, org_numbers, organisations, outbox, subscriptions
+from .notify_tables import matches, org_numbers, organisations, outbox, quotas, subscriptions
 
 
 class OrganisationExistsError(BreachwatchError):
@@ -82,6 +82,20 @@ class OutboxRecord:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """At most `cap` uses of `name` per fixed window of `window` seconds."""
+
+    name: str
+    window: float
+    cap: int
+
+
+class _Exhausted(Exception):
+    def __init__(self, quota: Quota) -> None:
+        self.quota = quota
+
+
+@dataclass(frozen=True)
 class WatchedNumbers:
     """Keyed hashes being watched, each with its owner's id and a masked form (parallel sequences)."""
 
@@ -118,11 +132,25 @@ class NotifyStore:
         with self.engine.begin() as conn:
             conn.execute(insert(subscriptions).values(**row))
 
-    def recent_subscriptions(self, number_hash: int, since: float) -> int:
-        """How many subscriptions for this number were created since `since`."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(subscriptions).where(
-                subscriptions.c.number_hash == number_hash, subscriptions.c.created >= since)).scalar() or 0)
+    def take_quotas(self, wanted: Sequence[Quota], now: float) -> Quota | None:
+        """Count one use against every quota, all or none, in one transaction: each count is raised only while
+        under its cap, by one statement, so concurrent callers (threads, processes, API nodes) can never go
+        past it together. Returns the first exhausted quota (nothing counted), or None."""
+        try:
+            with self.engine.begin() as conn:
+                for quota in wanted:
+                    start = int(now // quota.window * quota.window)
+                    conn.execute(delete(quotas).where(quotas.c.name == quota.name, quotas.c.window_start < start))
+                    upsert = _dialect_insert(conn)(quotas).values(name=quota.name, window_start=start, count=1)
+                    taken = conn.execute(upsert.on_conflict_do_update(
+                        index_elements=[quotas.c.name, quotas.c.window_start],
+                        set_={"count": quotas.c.count + 1}, where=quotas.c.count < quota.cap,
+                    ).returning(quotas.c.count)).first()
+                    if taken is None or quota.cap < 1:
+                        raise _Exhausted(quota)
+        except _Exhausted as exhausted:
+            return exhausted.quota
+        return None
 
     def get_subscription(self, sub_id: str) -> SubscriptionRecord | None:
         """A subscription by id, or None."""
@@ -335,6 +363,11 @@ def _cancel_pending(conn: Connection, kind: str, target_id: str) -> None:
     conn.execute(update(outbox).where(outbox.c.target_kind == kind, outbox.c.target_id == target_id,
                                       outbox.c.status == "pending")
                  .values(status="cancelled", last_error="recipient removed"))
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL)."""
+    return sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Any) -> Any:

@@ -88,3 +88,11 @@ outbox = Table(
     Index("ix_notify_outbox_due", "status", "next_attempt"),
     Index("ix_notify_outbox_target", "target_kind", "target_id"),
 )
+
+quotas = Table(
+    "notify_quotas", metadata,
+    # One counter per name and fixed window, e.g. "codes-day:<number hash>" or "sms-hour"; taken atomically.
+    Column("name", String(80), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),
+)

@@ -75,8 +75,10 @@ class Notifier:
     @cached_property
     def subscriptions(self) -> Subscriptions:
         """Personal subscriptions."""
-        policy = SubscriptionPolicy(self.config.notify_code_ttl, self.config.notify_code_attempts,
-                                    self.config.notify_codes_per_number)
+        config = self.config
+        policy = SubscriptionPolicy(config.notify_code_ttl, config.notify_code_attempts,
+                                    config.notify_codes_per_number, config.notify_codes_per_day,
+                                    config.notify_verify_per_day, config.sms_per_hour)
         return Subscriptions(self.store, self.hasher, self.secrets, self.sms, self.email, self.config.public_url,
                              self.config.mail_from, policy, self.clock)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..catalog.notify_store import NotifyStore, signed_int
+from ..catalog.notify_store import NotifyStore, Quota, signed_int
 from ..errors import NumberError
 from ..index import NumberHasher
 from ..phone import mask_e164, normalize
@@ -38,7 +38,22 @@ class SubscriptionPolicy:
 
     code_ttl: float = 600.0
     max_attempts: int = 5
+    #: Codes sent to one number per code lifetime, and per day.
     codes_per_number: int = 3
+    codes_per_day: int = 5
+    #: Verify attempts for one number per day, whatever the code or subscription.
+    verify_per_day: int = 10
+    #: Codes the whole service sends per hour (SMS cost and SMS-pumping fraud).
+    sms_per_hour: int = 200
+
+
+_DAY = 86_400.0
+_TOO_MANY = {
+    "sms-hour": "this service has sent as many codes as it may this hour; try again later",
+    "codes": "too many codes were sent to this number; try again later",
+    "codes-day": "too many codes were sent to this number today; try again tomorrow",
+    "verify-day": "too many attempts to verify this number today; try again tomorrow",
+}
 
 
 def check_email(email: str) -> str:
@@ -82,8 +97,10 @@ class Subscriptions:
             raise NumberError(f"cannot read the number as a phone number ({norm.reason})")
         hashed = signed_int(self.hasher.hash_e164(norm.e164))
         now = self.clock()
-        if self.store.recent_subscriptions(hashed, now - self.policy.code_ttl) >= self.policy.codes_per_number:
-            raise TooManyRequestsError("too many codes were sent to this number; try again later")
+        policy = self.policy
+        self._take([Quota("sms-hour", 3600.0, policy.sms_per_hour),
+                    Quota(f"codes:{hashed}", policy.code_ttl, policy.codes_per_number),
+                    Quota(f"codes-day:{hashed}", _DAY, policy.codes_per_day)], now)
         sub_id = self.secrets.new_id()
         code = self.secrets.new_code()
         channel = "email" if email is not None else "webhook"
@@ -113,12 +130,19 @@ class Subscriptions:
         if sub is None or sub.code_hash is None or sub.code_expires is None:
             same(offered, offered)  # same work as a real comparison
             raise InvalidCodeError
+        self._take([Quota(f"verify-day:{sub.number_hash}", _DAY, self.policy.verify_per_day)], self.clock())
         self.store.count_code_attempt(sub_id)
         expired = self.clock() > sub.code_expires
         exhausted = sub.code_attempts >= self.policy.max_attempts
         matches = same(offered, sub.code_hash)
         if expired or exhausted or not matches or not self.store.mark_number_verified(sub_id, sub.code_hash):
             raise InvalidCodeError
+
+    def _take(self, quotas: list[Quota], now: float) -> None:
+        """Count one use against each quota, or raise TooManyRequestsError naming the one exhausted."""
+        exhausted = self.store.take_quotas(quotas, now)
+        if exhausted is not None:
+            raise TooManyRequestsError(_TOO_MANY[exhausted.name.split(":", 1)[0]])
 
     def confirm_email(self, sub_id: str, token: str) -> None:
         """Accept the email-confirmation link."""

@@ -20,6 +20,7 @@ from ..notify.errors import InvalidCodeError, InvalidTokenError, SubscriptionInp
 from ..notify.sms import DeliveryError
 from ..services import Services
 from .bodies import BodyLimit, BodyRoute, read_json
+from .origin import require_json, require_same_origin
 from .problems import Problem, problem_response
 
 #: A subscription: a number, an email address or a webhook URL (at most 2,048 characters) and a region.
@@ -84,8 +85,9 @@ def _texts(body: dict[str, Any], name: str) -> list[str]:
     return value
 
 
-def _page(title: str, text: str, status: int = 200, form_action: str | None = None) -> HTMLResponse:
-    form = (f'<form method="post" action="{html.escape(form_action)}"><button type="submit">Stop these alerts'
+def _page(title: str, text: str, status: int = 200, form_action: str | None = None,
+          button: str = "Stop these alerts") -> HTMLResponse:
+    form = (f'<form method="post" action="{html.escape(form_action)}"><button type="submit">{html.escape(button)}'
             "</button></form>") if form_action else ""
     return HTMLResponse(f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}</title>"
                         f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</html>", status_code=status)
@@ -99,8 +101,9 @@ def _org_json(org: OrganisationRecord) -> dict[str, Any]:
 def routes(services: Services, authorize: Authorize,
            charge: Callable[[Request], None] | None = None) -> list[BaseRoute]:
     """The notification routes, bound to `services`; `authorize(request, "admin")` guards organisations and
-    `charge(request)`, when given, rate-limits subscribing (each one sends an SMS)."""
+    `charge(request)`, when given, rate-limits subscribing (each one sends an SMS) and verifying."""
     notifier = services.notifier
+    public_url = services.config.public_url
 
     def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -118,6 +121,8 @@ def routes(services: Services, authorize: Authorize,
             await result
 
     async def subscribe(request: Request) -> Response:
+        require_same_origin(request, public_url)
+        require_json(request)
         if charge is not None:
             charge(request)
         body = await _json_object(request)
@@ -136,6 +141,10 @@ def routes(services: Services, authorize: Authorize,
         return JSONResponse(answer, status_code=202)
 
     async def verify(request: Request) -> Response:
+        require_same_origin(request, public_url)
+        require_json(request)
+        if charge is not None:
+            charge(request)
         body = await _json_object(request)
         sub_id = _text(body, "id", required=True) or ""
         await run_in_threadpool(notifier.subscriptions.verify, sub_id, _text(body, "code", required=True) or "")
@@ -147,6 +156,10 @@ def routes(services: Services, authorize: Authorize,
         return Response(status_code=204)
 
     async def confirm_page(request: Request) -> Response:
+        if request.method == "GET":  # never act on GET: mail scanners follow links
+            return _page("Confirm breach alerts", "Press the button to confirm this address for breach alerts.",
+                         form_action=str(request.url.path) + "?" + str(request.url.query), button="Confirm")
+        require_same_origin(request, public_url)
         try:
             await run_in_threadpool(notifier.subscriptions.confirm_email, request.path_params["sub_id"],
                                     request.query_params.get("token", ""))
@@ -159,6 +172,7 @@ def routes(services: Services, authorize: Authorize,
         if request.method == "GET":  # never act on GET: mail scanners follow links
             return _page("Stop breach alerts", "Press the button to stop these alerts.",
                          form_action=str(request.url.path) + "?" + str(request.url.query))
+        require_same_origin(request, public_url)
         try:
             await run_in_threadpool(notifier.subscriptions.unsubscribe, request.path_params["sub_id"],
                                     request.query_params.get("token", ""))
@@ -170,6 +184,7 @@ def routes(services: Services, authorize: Authorize,
         if request.method == "GET":
             return _page("Stop breach alerts", "Press the button to stop this organisation's alerts.",
                          form_action=str(request.url.path) + "?" + str(request.url.query))
+        require_same_origin(request, public_url)
         done = await run_in_threadpool(notifier.organisations.unsubscribe, request.path_params["org_id"],
                                        request.query_params.get("token", ""))
         if not done:
@@ -207,7 +222,7 @@ def routes(services: Services, authorize: Authorize,
         BodyRoute("/api/v1/subscriptions", guarded(subscribe), methods=["POST"], body=SUBSCRIBE_LIMIT),
         BodyRoute("/api/v1/subscriptions/verify", guarded(verify), methods=["POST"], body=SMALL_LIMIT),
         Route("/api/v1/subscriptions/{sub_id}", guarded(unsubscribe_api), methods=["DELETE"]),
-        Route("/api/v1/subscriptions/{sub_id}/confirm", guarded(confirm_page), methods=["GET"]),
+        Route("/api/v1/subscriptions/{sub_id}/confirm", guarded(confirm_page), methods=["GET", "POST"]),
         Route("/api/v1/subscriptions/{sub_id}/unsubscribe", guarded(unsubscribe_page), methods=["GET", "POST"]),
         BodyRoute("/api/v1/organisations", guarded(org_add), methods=["POST"], body=ORGANISATION_LIMIT),
         Route("/api/v1/organisations", guarded(org_list), methods=["GET"]),
