@@ -16,7 +16,7 @@ import pytest
 
 from backends import postgres_schema_url
 from breachwatch.guard.limiter import BucketPolicy, TokenBucketLimiter
-from http_support import Server, running_server, serve_in_thread
+from http_support import GUARD_ALERT_ONLY, Server, running_server, serve_in_thread
 
 UA = {"user-agent": "breachwatch-tests"}
 HIBP_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -31,10 +31,12 @@ HIBP_FIELDS: dict[str, type | tuple[type, ...]] = {
 def srv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The API on a SQLite catalog, then on a PostgreSQL one (same tests, same expectations)."""
     if request.param == "sqlite":
-        yield from running_server(tmp_path_factory.mktemp("http"))
+        yield from running_server(tmp_path_factory.mktemp("http"), environ={"BREACHWATCH_GUARD_ACTIONS":
+                                                                               GUARD_ALERT_ONLY})
         return
     with postgres_schema_url() as url:
-        yield from running_server(tmp_path_factory.mktemp("http-pg"), url)
+        yield from running_server(tmp_path_factory.mktemp("http-pg"), url, {"BREACHWATCH_GUARD_ACTIONS":
+                                                                                GUARD_ALERT_ONLY})
 
 
 @pytest.fixture
@@ -266,7 +268,7 @@ def srv_app_routes(srv: Server) -> list[Any]:
 def test_healthz_metrics_and_unknown_paths(srv: Server, http: httpx.Client) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     http.get(f"/api/v1/check/{srv.both}", headers={"hibp-api-key": srv.key})
-    text = http.get("/metrics").text
+    text = http.get("/metrics", headers={"hibp-api-key": srv.admin_key}).text
     assert 'breachwatch_http_requests_total{method="GET",route="/api/v1/check/{number}",status="200"}' in text
     assert "breachwatch_http_request_duration_seconds_bucket" in text
     assert re.search(r"^breachwatch_lookups_total [1-9]", text, re.M)
@@ -295,7 +297,7 @@ def test_rate_limit_counts_numbers_and_answers_429(srv: Server) -> None:
             # The page needs no key: per-IP limit (3 here).
             codes = [http.post("/check", data={"number": srv.clean}).status_code for _ in range(4)]
             assert codes == [200, 200, 200, 429]
-            metrics = http.get("/metrics").text
+            metrics = http.get("/metrics", headers={"authorization": f"Bearer {srv.admin_key}"}).text
             assert re.search(r"^breachwatch_rate_limited_total 2\.0", metrics, re.M)
     finally:
         server.should_exit = True

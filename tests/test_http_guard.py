@@ -65,6 +65,23 @@ def test_sequential_sweep_is_stopped_and_a_person_is_not(server: tuple[str, dict
         assert secret not in audit
 
 
+def test_no_scope_bypasses_the_detector(tmp_path: Path) -> None:
+    """An admin key sweeping a range is stopped like any other: no scope is exempt from profiling."""
+    services, _ = build_home(tmp_path)
+    admin, _ = services.api_keys.create("ops", ["admin"])
+    base_url, server, thread = serve_in_thread(services)
+    try:
+        with httpx.Client(base_url=base_url, timeout=10, headers={"hibp-api-key": admin}) as http:
+            statuses = [http.get(f"/api/v1/check/+2010012{n:05d}").status_code for n in range(100)]
+            batch = http.post("/api/v1/check", json={"numbers": [f"+2010013{n:05d}" for n in range(100)]})
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        services.close()
+    assert 429 in statuses and statuses.index(429) < 60, statuses
+    assert batch.status_code == 429
+
+
 def _audit_records(home: Path) -> list[dict[str, Any]]:
     files = (home / "audit").glob("*.jsonl") if (home / "audit").exists() else []
     return [json.loads(line) for p in files for line in p.read_text().splitlines()]

@@ -41,6 +41,12 @@ SETTINGS: tuple[Setting, ...] = (
             "UTF-8 dump are this many x 32 bytes); bounds memory."),
     Setting("body_timeout", "10", "BREACHWATCH_BODY_TIMEOUT",
             "Seconds a client has to send a whole request body (408 after); uploads of dumps to triage get 600."),
+    Setting("trusted_proxies", "127.0.0.1,::1", "BREACHWATCH_TRUSTED_PROXIES",
+            "Reverse proxies and load balancers (addresses or networks, comma-separated) whose X-Forwarded-For "
+            "names the client that rate limits apply to; empty: the peer address is always the client."),
+    Setting("metrics_access", "key", "BREACHWATCH_METRICS_ACCESS",
+            "Who may read /metrics: key (an API key with the metrics or admin scope, in hibp-api-key or "
+            "Authorization: Bearer) or public (only where the port is reachable from the monitoring network alone)."),
     Setting("public_url", "http://127.0.0.1:8000", "BREACHWATCH_PUBLIC_URL",
             "Public base URL of the web app, used in links sent to people (email confirmation, unsubscribe)."),
     Setting("smtp_host", None, "BREACHWATCH_SMTP_HOST",
@@ -119,6 +125,8 @@ class Config:
     dask_scheduler: str | None = None
     batch_rows: int = 262144
     body_timeout: float = 10.0
+    trusted_proxies: str = "127.0.0.1,::1"
+    metrics_access: str = "key"
     public_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -72,6 +72,11 @@ class Breach:
         """HIBP's IsFabricated."""
         return self.status == "fabricated"
 
+    @property
+    def is_public(self) -> bool:
+        """Shown in searches: neither sensitive nor retired (as on HIBP)."""
+        return not (self.is_sensitive or self.is_retired)
+
 
 @dataclass(frozen=True)
 class RejectSample:

@@ -71,9 +71,13 @@ class ClientHasher:
         return found
 
     def _compute(self, key_id: str | None, ip: str) -> ClientId:
-        address = str(ipaddress.ip_address(ip.strip()))
+        try:
+            address = str(ipaddress.ip_address(ip.strip()))
+            subnet = subnet_of(address)
+        except ValueError:  # not an address (a unix socket's peer, a test client): its own subnet
+            address = subnet = ip
         return ClientId(
             key=None if key_id is None else self.hash("key", key_id),
             ip=self.hash("ip", address),
-            subnet=self.hash("subnet", subnet_of(address)),
+            subnet=self.hash("subnet", subnet),
         )

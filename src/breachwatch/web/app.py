@@ -34,6 +34,7 @@ from .hot_routes import HotRoutes
 from .metrics import Metrics, MetricsMiddleware
 from .openapi import openapi
 from .problems import Problem, handle_problem, problem_response, route_template
+from .proxy import ClientResolver, parse_trusted
 
 #: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
 ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "private_api"]
@@ -44,6 +45,15 @@ log = logging.getLogger("breachwatch.web")
 async def healthz(request: Request) -> Response:
     """GET /healthz: the process answers."""
     return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /metrics: the Prometheus text; needs a key with the `metrics` scope (or admin) unless the
+    metrics_access setting is `public`."""
+    ctx = context_of(request)
+    if ctx.services.config.metrics_access != "public":
+        authenticate(request, "metrics")
+    return ctx.metrics.render()
 
 
 def _admin_authorize(request: Request, scope: str) -> None:
@@ -82,9 +92,12 @@ class BreachwatchApp(Starlette):
 
     hot: HotRoutes | None = None
     ctx: AppContext | None = None  # also in app.state.ctx; an attribute is quicker to reach per request
+    clients: ClientResolver | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one ASGI connection (HTTP request or lifespan)."""
+        if self.clients is not None and scope["type"] == "http":
+            self.clients.resolve(scope)
         hot = self.hot
         matched = hot.match(scope) if hot is not None else None
         try:
@@ -122,7 +135,7 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"{__package__}.{name}")
         routes += module.routes(services)
-    routes += [Route("/metrics", metrics.endpoint, methods=["GET"]),
+    routes += [Route("/metrics", metrics_endpoint, methods=["GET"]),
                Route("/openapi.json", openapi, methods=["GET"])]
     routes += report_api.routes(services, _report_authorize)
     routes += notify_api.routes(services, _admin_authorize, _subscribe_charge)
@@ -147,6 +160,7 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
                          exception_handlers=handlers, lifespan=lifespan)
     app.state.ctx = app.ctx = ctx
     app.hot = HotRoutes(app.routes, metrics, handlers)  # type: ignore[arg-type]
+    app.clients = ClientResolver(parse_trusted(services.config.trusted_proxies))
     return app
 
 

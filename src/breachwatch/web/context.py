@@ -110,22 +110,19 @@ class AppContext:
                           headers={"retry-after": str(decision.retry_after)})
 
     def observe(self, request: Request, key: ApiKey | None, results: Sequence[CheckResult]) -> None:
-        """Feed answered checks to the guard (audit log, enumeration detector); when they give the caller
-        away as a scraper, answer 429 instead of the results, so that request teaches it nothing."""
+        """Count the checks for /metrics and feed them to the guard (audit log, enumeration detector), whatever
+        the key's scope; when they give the caller away as a scraper, answer 429 instead of the results, so
+        that request teaches it nothing. Only public breaches count as found: what the guard does and what
+        /metrics shows must not depend on membership in sensitive or retired breaches."""
         numbers = [r.e164 for r in results if r.e164]
+        found = [sum(1 for h in r.hits if h.breach.is_public) for r in results if r.e164]
+        self.metrics.lookups.inc(len(results))
+        self.metrics.hits.inc(sum(1 for n in found if n))
         if not numbers:
             return
-        found = [len(r.hits) for r in results if r.e164]
         client = self.client_of(request, key)
         guard = self.services.guard
-        now = time.time()
-        if key is not None and "admin" in key.scopes:
-            # Operators (organisations' admin keys) are audited but not profiled: their batch checks of staff
-            # lists must not flag, throttle or block the address they share with other clients.
-            if guard.audit is not None:
-                guard.audit.record_checks(client, numbers, found, "ok", now)
-            return
-        alerts = guard.observe(client=client, e164_numbers=numbers, found=found, now=now)
+        alerts = guard.observe(client=client, e164_numbers=numbers, found=found, now=time.time())
         if alerts and guard.withhold(client=client, alerts=alerts):
             self.metrics.rate_limited.inc()
             raise Problem(429, "This client is blocked for querying like an enumeration tool.",

@@ -113,13 +113,10 @@ async def breached_account(request: Request) -> Response:
     ctx.charge(request, key, 1)
     result = ctx.services.checker.check(account, region)
     ctx.observe(request, key, [result])
-    ctx.metrics.lookups.inc()
     if result.error:
         raise Problem(400, result.error)
     hits = [h for h in public_hits(result)
             if (include_unverified or h.breach.is_verified) and _domain_matches(h.breach.domain, domain)]
-    if result.hits:
-        ctx.metrics.hits.inc()
     if not hits:
         return not_found()
     if truncate:

@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.samples import Sample
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,10 +113,6 @@ class Metrics:
     def render(self) -> Response:
         """The Prometheus text exposition of this registry."""
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
-    async def endpoint(self, request: Request) -> Response:
-        """GET /metrics."""
-        return self.render()
 
 
 class MetricsMiddleware:

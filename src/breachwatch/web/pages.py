@@ -77,13 +77,10 @@ async def check(request: Request) -> Response:
         return response
     result: CheckResult = ctx.services.checker.check(number, region or None)
     ctx.observe(request, None, [result])
-    ctx.metrics.lookups.inc()
     if result.error:
         values["error"] = result.error.replace(repr(result.query), "this")
         return render("index.html", values, status=400)
     hits = public_hits(result)
-    if hits:
-        ctx.metrics.hits.inc()
     values.update(result=result, hits=hits, breach_count=len(ctx.breaches.get().by_name))
     return render("index.html", values)
 

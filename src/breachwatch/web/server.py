@@ -2,38 +2,19 @@
 stayed near 4 ms, granian's at 7-25 ms) or granian (about 10% more checks/s at saturation); see bench/RESULTS.md.
 The only module that imports either server.
 
-Behind a reverse proxy on the same host, the client address the guard limits by is the one the proxy names in
-X-Forwarded-For: uvicorn does this itself for proxies in FORWARDED_ALLOW_IPS (default 127.0.0.1); under
-granian the app is wrapped in uvicorn's own proxy-headers middleware with the same setting."""
+Behind reverse proxies, the client address the guard limits by is the one the trusted proxies name in
+X-Forwarded-For: the app works it out itself (web/proxy.py, the trusted_proxies setting) under either server,
+so both servers' own proxy-header handling is off."""
 
 from __future__ import annotations
 
 import os
-
-from starlette.types import ASGIApp
 
 from ..config import Config
 from ..errors import ConfigError
 
 SERVERS = ("uvicorn", "granian")
 _TARGET = "breachwatch.web:app_factory"
-_GRANIAN_TARGET = "breachwatch.web.server:granian_app_factory"
-
-
-def with_proxy_headers(app: ASGIApp) -> ASGIApp:
-    """`app` taking the client address from X-Forwarded-For when the peer is a trusted proxy
-    (FORWARDED_ALLOW_IPS, comma-separated, default 127.0.0.1), as uvicorn does by default."""
-    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-
-    trusted = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-    return ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type,return-value]
-
-
-def granian_app_factory() -> ASGIApp:
-    """The app for granian workers: `app_factory` behind the proxy-headers middleware."""
-    from .app import app_factory
-
-    return with_proxy_headers(app_factory())
 
 
 def serve(config: Config, host: str, port: int, workers: int, server: str = "uvicorn") -> None:
@@ -50,10 +31,10 @@ def serve(config: Config, host: str, port: int, workers: int, server: str = "uvi
             raise ConfigError("granian is not installed (pip install granian), or use --server uvicorn") from None
         # A single-threaded I/O runtime per worker: at a fixed 10,000 checks/s the default multi-threaded one
         # hands each request between more threads and its p99 was 15-60 ms (bench/RESULTS.md).
-        Granian(_GRANIAN_TARGET, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
+        Granian(_TARGET, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
                 runtime_mode=RuntimeModes.st, websockets=False, log_access=False).serve()
         return
     import uvicorn
 
     uvicorn.run(_TARGET, factory=True, host=host, port=port, workers=workers, access_log=False, ws="none",
-                lifespan="on", server_header=False, log_level="info")
+                lifespan="on", server_header=False, log_level="info", proxy_headers=False)

@@ -41,7 +41,7 @@ def public_hits(result: CheckResult, include_hidden: bool = False) -> list[Breac
     unless `include_hidden` (admin keys)."""
     if include_hidden:
         return list(result.hits)
-    return [h for h in result.hits if not (h.breach.is_sensitive or h.breach.is_retired)]
+    return [h for h in result.hits if h.breach.is_public]
 
 
 def breach_stats(b: Breach, countries: list[Any]) -> dict[str, Any]:
