@@ -70,13 +70,14 @@ def build_home(root: Path, catalog_url: str | None = None,
     return services, truth
 
 
-def serve_in_thread(services: Services, limiter: RateLimiter | None = None) -> tuple[str, uvicorn.Server,
-                                                                                      threading.Thread]:
-    """Start uvicorn on a free 127.0.0.1 port in a daemon thread; returns (base URL, server, thread)."""
+def serve_in_thread(services: Services, limiter: RateLimiter | None = None,
+                    app: Any = None) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Start uvicorn on a free 127.0.0.1 port in a daemon thread, serving `app` (default: the app over
+    `services`); returns (base URL, server, thread)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(services, limiter=limiter), log_level="warning", access_log=False,
+    config = uvicorn.Config(app or create_app(services, limiter=limiter), log_level="warning", access_log=False,
                             ws="none", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

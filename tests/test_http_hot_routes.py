@@ -5,6 +5,7 @@ it does not take (HEAD, other paths, a root path) go the usual way."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -195,3 +196,47 @@ def test_a_server_process_freezes_its_startup_heap(home: dict[str, Any]) -> None
         assert asyncio.run(start_and_stop(create_app(home["services"], freeze_heap=True))) > 0
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/check/+201001234567", "/api/v1/check"])
+def test_a_crash_is_logged_by_type_only(home: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture, path: str) -> None:
+    """Served for real (uvicorn, its loggers captured): an unexpected error is a 500 problem, and no log line
+    holds its message or a traceback, which may hold what the user sent."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError(f"cannot handle {args[0]!r}")
+
+    services = home["services"]
+    monkeypatch.setattr(services.checker, "check", broken)
+    monkeypatch.setattr(services.checker, "check_many", broken)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(services), log_config=None, log_level="debug", lifespan="off",
+                                           access_log=False))  # as `breachwatch serve` runs it
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    caplog.set_level(logging.DEBUG)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
+        headers = {"hibp-api-key": home["key"]}
+        if path.endswith("check"):
+            response = httpx.post(url, json={"numbers": ["+201001234567"]}, headers=headers)
+        else:
+            response = httpx.get(url, headers=headers)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert response.status_code == 500 and response.headers["content-type"] == "application/problem+json"
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records
+                        if r.name.startswith(("uvicorn", "breachwatch", "starlette")))
+    assert "unhandled RuntimeError" in logged
+    assert "201001234567" not in logged and "Traceback" not in logged and "cannot handle" not in logged

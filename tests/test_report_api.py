@@ -2,56 +2,38 @@
 
 from __future__ import annotations
 
-import socket
-import threading
+import dataclasses
+import os
+import stat
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
-from breachwatch.web.report_api import routes
-
-ADMIN = "admin-token-for-tests"
-
-
-def _authorize(request: Request, scope: str) -> Response | None:
-    """A small stand-in for the main app's check: admin scope needs the bearer token."""
-    if scope == "admin" and request.headers.get("authorization") != f"Bearer {ADMIN}":
-        return JSONResponse({"error": "admin only"}, status_code=403)
-    return None
+from breachwatch.web import create_app, report_api
+from http_support import serve_in_thread
 
 
 @pytest.fixture
-def api(services: Services, dumps: dict[str, Any]) -> Iterator[str]:
+def api(services: Services, dumps: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    services.config = dataclasses.replace(services.config, triage_upload_max=2_000_000)
     services.ingest(dumps["csv"]["path"], IngestOptions(breach="Synth2022", title="Synthetic 2022"))
-    app = Starlette(routes=routes(services, _authorize, max_upload_bytes=2_000_000))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           ws="none"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    admin, _ = services.api_keys.create("ops", ["admin"])
+    app = create_app(services)
+    base_url, server, thread = serve_in_thread(services, app=app)
+    yield {"url": base_url, "admin": admin, "app": app, "services": services}
     server.should_exit = True
     thread.join(10)
 
 
-def test_breach_report_json_html_png(api: str, dumps: dict[str, Any]) -> None:
-    with httpx.Client(base_url=api, timeout=60) as client:
+def test_breach_report_json_html_png(api: dict[str, Any], dumps: dict[str, Any]) -> None:
+    with httpx.Client(base_url=api["url"], timeout=60) as client:
         data = client.get("/api/v1/breaches/Synth2022/report").json()
         assert {c["region"]: c["numbers"] for c in data["countries"]} == dumps["csv"]["truth"]["countries"]
         assert {r["rollup"] for r in data["rollups"]} >= {"Africa", "Europe", "North America", "Middle East"}
@@ -64,11 +46,11 @@ def test_breach_report_json_html_png(api: str, dumps: dict[str, Any]) -> None:
         assert client.get("/api/v1/breaches/Synth2022/report", params={"format": "pdf"}).status_code == 400
 
 
-def test_admin_triage_upload(api: str, dumps: dict[str, Any]) -> None:
+def test_admin_triage_upload(api: dict[str, Any], dumps: dict[str, Any]) -> None:
     body = Path(dumps["csv.gz"]["path"]).read_bytes()
-    with httpx.Client(base_url=api, timeout=120) as client:
-        assert client.post("/api/v1/triage", content=body).status_code == 403
-        auth = {"authorization": f"Bearer {ADMIN}"}
+    with httpx.Client(base_url=api["url"], timeout=120) as client:
+        assert client.post("/api/v1/triage", content=body).status_code == 401
+        auth = {"authorization": f"Bearer {api['admin']}"}
         result = client.post("/api/v1/triage", content=body, headers=auth,
                              params={"filename": "dump.csv.gz", "claim": "EG:45000000,IT:35700000,US:32000000"})
         assert result.status_code == 200, result.text
@@ -84,3 +66,42 @@ def test_admin_triage_upload(api: str, dumps: dict[str, Any]) -> None:
         assert bad.status_code == 400 and "sample" in bad.json()["detail"]
         empty = client.post("/api/v1/triage", content=b"", headers=auth)
         assert empty.status_code == 400
+
+
+def test_reports_are_drawn_once_per_generation_and_limited_per_address(api: dict[str, Any]) -> None:
+    reports = api["app"].ctx.reports
+    with httpx.Client(base_url=api["url"], timeout=60) as client:
+        def png() -> httpx.Response:
+            return client.get("/api/v1/breaches/Synth2022/report", params={"format": "png"})
+
+        first = png()
+        assert first.status_code == 200 and reports.drawn == 1
+        with ThreadPoolExecutor(8) as pool:  # asked at once: still drawn once
+            assert {r.content for r in pool.map(lambda _: png(), range(8))} == {first.content}
+        assert reports.drawn == 1
+        api["services"].catalog.update_breach("Synth2022", title="Renamed")  # a new catalog generation
+        time.sleep(1.1)  # the breach list is re-read at most once a second
+        assert png().status_code == 200 and reports.drawn == 2
+        statuses = [png().status_code for _ in range(40)]
+    assert 429 in statuses and statuses.index(429) >= 15, statuses
+
+
+def test_triage_uploads_stay_under_home(api: dict[str, Any], dumps: dict[str, Any],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, int]] = []
+    real = report_api.triage
+
+    def spy(services: Any, path: str, *args: Any) -> Any:
+        seen.append((path, stat.S_IMODE(os.stat(path).st_mode)))
+        return real(services, path, *args)
+
+    monkeypatch.setattr(report_api, "triage", spy)
+    body = Path(dumps["csv"]["path"]).read_bytes()
+    with httpx.Client(base_url=api["url"], timeout=120) as client:
+        assert client.post("/api/v1/triage", content=body,
+                           headers={"authorization": f"Bearer {api['admin']}"}).status_code == 200
+    uploads = api["services"].config.home / "uploads"
+    ((path, mode),) = seen
+    assert Path(path).parent == uploads and mode == 0o600
+    assert stat.S_IMODE(uploads.stat().st_mode) == 0o700
+    assert not Path(path).exists() and list(uploads.iterdir()) == []

@@ -54,6 +54,32 @@ def test_secret_key_file_is_private(tmp_path: Path) -> None:
         s.close()
 
 
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
+def test_a_secret_key_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "secret.key").write_text("42" * 32 + "\n")
+    os.chmod(home / "secret.key", mode)
+    result = run_cli("check", "+201001234567", home=home, env={"BREACHWATCH_SECRET_KEY": ""})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"mode {mode:04o}" in result.stderr and "chmod 600" in result.stderr
+    os.chmod(home / "secret.key", 0o600)
+    assert run_cli("check", "+201001234567", home=home, env={"BREACHWATCH_SECRET_KEY": ""}).returncode == 0
+
+
+def test_audit_files_are_private(services: Services, tmp_path: Path) -> None:
+    audit = services.guard.audit
+    assert audit is not None
+    from breachwatch.guard.clients import ClientHasher
+
+    client = ClientHasher(b"k" * 32).client(None, "203.0.113.9")
+    audit.record_checks(client, ["+201001234567"], [1], "ok", time.time())
+    audit.flush()
+    (path,) = (services.config.home / "audit").glob("*.jsonl")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+
+
 def test_another_key_is_refused_not_silently_answering_not_found(services: Services, tmp_path: Path) -> None:
 
     dump = tmp_path / "a.txt"

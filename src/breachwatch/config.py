@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("metrics_access", "key", "BREACHWATCH_METRICS_ACCESS",
             "Who may read /metrics: key (an API key with the metrics or admin scope, in hibp-api-key or "
             "Authorization: Bearer) or public (only where the port is reachable from the monitoring network alone)."),
+    Setting("triage_upload_max", "268435456", "BREACHWATCH_TRIAGE_UPLOAD_MAX",
+            "Largest dump (bytes) an admin may upload to POST /api/v1/triage (413 past it)."),
     Setting("public_url", "http://127.0.0.1:8000", "BREACHWATCH_PUBLIC_URL",
             "Public base URL of the web app, used in links sent to people (email confirmation, unsubscribe)."),
     Setting("smtp_host", None, "BREACHWATCH_SMTP_HOST",
@@ -127,6 +129,7 @@ class Config:
     body_timeout: float = 10.0
     trusted_proxies: str = "127.0.0.1,::1"
     metrics_access: str = "key"
+    triage_upload_max: int = 268435456
     public_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
     smtp_port: int = 587

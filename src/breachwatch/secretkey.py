@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from .config import Config
@@ -27,7 +28,14 @@ def load_master_key(config: Config, create: bool = True) -> bytes:
         return key
     path = Path(config.home) / KEY_FILE
     if path.exists():
-        key = bytes.fromhex(path.read_text().strip())
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(f"{path} can be read or changed by other users (mode {mode:04o}); the key reverses "
+                              f"every stored number: run `chmod 600 {path}`")
+        try:
+            key = bytes.fromhex(path.read_text().strip())
+        except ValueError:
+            raise ConfigError(f"{path}: the secret key is not hexadecimal") from None
         if len(key) < 32:
             raise ConfigError(f"{path}: secret key is shorter than 32 bytes")
         return key

@@ -91,10 +91,12 @@ class Services:
 
     @cached_property
     def rate_limiter(self) -> TokenBucketLimiter:
-        """Per-key and per-IP limits on numbers checked ("key:..." and "ip:..." buckets), in-process."""
+        """Per-key and per-IP limits on numbers checked ("key:..." and "ip:..." buckets), and on reports asked
+        per IP ("report:..."), in-process."""
         key_rate, ip_rate = self.config.key_rate, self.config.ip_rate
         return TokenBucketLimiter(
-            {"key": BucketPolicy(key_rate, max(1000.0, key_rate)), "ip": BucketPolicy(ip_rate, max(20.0, ip_rate))},
+            {"key": BucketPolicy(key_rate, max(1000.0, key_rate)), "ip": BucketPolicy(ip_rate, max(20.0, ip_rate)),
+             "report": BucketPolicy(1.0, 30.0)},
             default=BucketPolicy(ip_rate, max(20.0, ip_rate)))
 
     @cached_property

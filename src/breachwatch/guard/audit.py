@@ -141,7 +141,9 @@ class AuditLog:
     def _open(self, day: str) -> None:
         if self._handle is not None:
             self._handle.close()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.directory.exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.directory, 0o700)
         self._part = self._part if day == self._day else 0  # the loop below moves past full parts
         self._day = day
         while True:
@@ -151,7 +153,8 @@ class AuditLog:
             if size < self.max_bytes:
                 break
             self._part += 1
-        self._handle = open(path, "ab")  # noqa: SIM115 - kept open across records
+        # Owner-only from creation: the records hold keyed hashes of numbers, keys and addresses.
+        self._handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
         self._size = size
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..guard.limiter import RateLimiter
 from ..services import Services
-from . import notify_api, report_api
+from . import notify_api
 from .auth import authenticate
 from .bodies import BodyGuard
 from .context import AppContext, context_of
@@ -37,7 +37,7 @@ from .problems import Problem, handle_problem, problem_response, route_template
 from .proxy import ClientResolver, parse_trusted
 
 #: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
-ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "private_api"]
+ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "private_api", "report_api"]
 
 log = logging.getLogger("breachwatch.web")
 
@@ -64,12 +64,6 @@ def _admin_authorize(request: Request, scope: str) -> None:
 def _subscribe_charge(request: Request) -> None:
     """Subscribing sends an SMS: charged to the caller's address like an anonymous check (SMS pumping)."""
     context_of(request).charge(request, None, 1)
-
-
-def _report_authorize(request: Request, scope: str) -> None:
-    """Reports are public like HIBP's breach list; triage uploads need a key with the `admin` scope."""
-    if scope != "read":
-        authenticate(request, scope)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -137,7 +131,6 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
         routes += module.routes(services)
     routes += [Route("/metrics", metrics_endpoint, methods=["GET"]),
                Route("/openapi.json", openapi, methods=["GET"])]
-    routes += report_api.routes(services, _report_authorize)
     routes += notify_api.routes(services, _admin_authorize, _subscribe_charge)
     routes += list(extra_routes)
 

@@ -18,6 +18,7 @@ from ..models import Breach, CheckResult
 from ..services import Services
 from .metrics import Metrics
 from .problems import Problem
+from .render_cache import RenderCache
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,11 @@ class AppContext:
     limiter: RateLimiter
     metrics: Metrics
     breaches: BreachCache = field(init=False)
+    reports: RenderCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.breaches = BreachCache(self.services)
+        self.reports = RenderCache()
 
     def client_bucket(self, request: Request) -> str:
         """The rate-limit bucket of the client's IP: a keyed hash, never the address itself."""
@@ -107,6 +110,14 @@ class AppContext:
         if not decision.allowed:
             self.metrics.rate_limited.inc()
             raise Problem(429, f"Rate limit is exceeded. Try again in {decision.retry_after} seconds.",
+                          headers={"retry-after": str(decision.retry_after)})
+
+    def charge_reports(self, request: Request) -> None:
+        """Charge one report to the client's address (its own budget, apart from checks); 429 when over."""
+        decision = self.limiter.hit("report:" + self.client_bucket(request).partition(":")[2], 1)
+        if not decision.allowed:
+            self.metrics.rate_limited.inc()
+            raise Problem(429, f"Too many reports asked for. Try again in {decision.retry_after} seconds.",
                           headers={"retry-after": str(decision.retry_after)})
 
     def observe(self, request: Request, key: ApiKey | None, results: Sequence[CheckResult]) -> None:

@@ -64,6 +64,13 @@ _PRIVATE_ANSWER: dict[str, Any] = {"type": "object", "properties": {
     "entry_bytes": {"type": "integer"}, "prefix_bits": {"type": "integer"},
     "breaches": {"type": "array", "items": {"type": "string"}}}}
 
+_BODY_ERRORS = {"400": _err("Malformed body or Content-Length, or JSON nested too deeply"),
+                "408": _err("The body did not arrive in time"),
+                "413": _err("The body is larger than this endpoint accepts")}
+#: Endpoints that act without a key answer these to what browsers send for other sites (web/origin.py).
+_BROWSER_GUARD = {"403": _err("Sent from another site (Origin)"), "415": _err("The body is not application/json"),
+                  "429": _ERRORS_V3["429"]}
+
 _LINK_PAGE: dict[str, Any] = {"200": {"description": "HTML page"}, "400": {"description": "Malformed link"},
                                "403": {"description": "Invalid or expired link"}}
 
@@ -143,7 +150,7 @@ DOCUMENT: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": _PRIVATE_QUERY}}},
             "responses": {"200": {"description": "Evaluated element and bucket", "content": {
                 "application/json": {"schema": _PRIVATE_ANSWER}}},
-                "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+                "400": _err("Malformed query"), "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
                 "429": _ERRORS_V3["429"]}}},
         "/api/v1/private/check/batch": {"post": {
             "summary": "Up to 64 private-check queries (each counts against the rate limit)", "security": _KEY,
@@ -153,14 +160,15 @@ DOCUMENT: dict[str, Any] = {
             "responses": {"200": {"description": "One answer per query", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {"results": {"type": "array",
                                                                          "items": _PRIVATE_ANSWER}}}}}},
-                "400": {"description": "Malformed query"}, "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+                "400": _err("Malformed query"), "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
                 "429": _ERRORS_V3["429"]}}},
         "/api/v1/breaches/{name}/report": {"get": {
             "summary": "Per-country and per-region report of a breach, with a bar chart (web/report_api.py)",
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "format", "in": "query", "schema": {"enum": ["json", "html", "png"]}}],
             "responses": {"200": {"description": "JSON report, self-contained HTML page or PNG chart"},
-                          "400": {"description": "Unknown format"}, "404": {"description": "No such breach"}}}},
+                          "400": _err("Unknown format"), "404": _err("No such breach"),
+                          "429": _ERRORS_V3["429"]}}},
         "/api/v1/triage": {"post": {
             "summary": "Triage an uploaded dump (admin): real, recycled or fabricated? Loads nothing",
             "security": _KEY,
@@ -169,8 +177,8 @@ DOCUMENT: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {
                 "type": "string", "format": "binary"}}}},
             "responses": {"200": {"description": "Triage report (JSON, or HTML with format=html)"},
-                          "400": {"description": "Unreadable dump or bad parameter"}, "401": _ERRORS_V3["401"],
-                          "403": _err("Missing scope"), "413": {"description": "Upload too large"}}}},
+                          "400": _err("Unreadable dump or bad parameter"), "401": _ERRORS_V3["401"],
+                          "403": _err("Missing scope"), "413": _err("Upload too large")}}},
         "/api/v1/subscriptions": {"post": {
             "summary": "Subscribe a number (sends a one-time code by SMS); answers the same for leaked and clean "
                        "numbers",
@@ -179,13 +187,14 @@ DOCUMENT: dict[str, Any] = {
                     "number": {"type": "string"}, "region": {"type": "string"}, "email": {"type": "string"},
                     "webhook_url": {"type": "string"}}}}}},
             "responses": {"202": {"description": "Code sent; verify with the returned id"},
-                          "400": {"description": "Bad request"}, "429": _ERRORS_V3["429"]}}},
+                          "400": {"description": "Bad request"}, **_BROWSER_GUARD}}},
         "/api/v1/subscriptions/verify": {"post": {
             "summary": "Prove ownership of the number with the code sent to it",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["id", "code"],
                 "properties": {"id": {"type": "string"}, "code": {"type": "string"}}}}}},
-            "responses": {"200": {"description": "Verified"}, "400": {"description": "Wrong or expired code"}}}},
+            "responses": {"200": {"description": "Verified"}, "400": {"description": "Wrong or expired code"},
+                          **_BROWSER_GUARD}}},
         "/api/v1/subscriptions/{sub_id}": {"delete": {
             "summary": "Unsubscribe (with the token from the email or the subscribe answer)",
             "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
@@ -193,7 +202,11 @@ DOCUMENT: dict[str, Any] = {
             "responses": {"204": {"description": "Unsubscribed"}, "400": {"description": "Bad request"},
                           "403": {"description": "Invalid or expired token"}}}},
         "/api/v1/subscriptions/{sub_id}/confirm": {"get": {
-            "summary": "Email confirmation link",
+            "summary": "Email confirmation page (acts only on POST: mail scanners follow links)",
+            "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": _LINK_PAGE}, "post": {
+            "summary": "Confirm the email address",
             "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
             "responses": _LINK_PAGE}},
@@ -234,9 +247,23 @@ DOCUMENT: dict[str, Any] = {
                            {"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
             "responses": _LINK_PAGE}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text format"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (a key with the metrics or admin scope)", "security": _KEY,
+                             "responses": {"200": {"description": "Text format"}, "401": _ERRORS_V3["401"],
+                                           "403": _err("Missing scope")}}},
     },
 }
+
+
+def _add_body_errors(paths: dict[str, Any]) -> None:
+    """Every operation that takes a body can answer the body guard's problems (web/bodies.py)."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
+                for status, response in _BODY_ERRORS.items():
+                    operation["responses"].setdefault(status, response)
+
+
+_add_body_errors(DOCUMENT["paths"])
 
 
 async def openapi(request: Request) -> Response:

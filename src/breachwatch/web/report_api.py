@@ -1,16 +1,13 @@
-"""HTTP routes for reports and triage: GET /api/v1/breaches/{name}/report (JSON, or ?format=html|png) and
-POST /api/v1/triage (an admin uploads a dump as the request body; it is spooled to a file under HOME/uploads
-with a size bound, triaged, and deleted).
+"""HTTP routes for reports and triage.
 
-`routes(services, authorize)` returns the routes for the main app to mount. `authorize(request, scope)` is the
-main app's check: it may raise (e.g. HTTPException 401/403), or return (or resolve to) a Response to send
-instead, or None to allow."""
+- GET  /api/v1/breaches/{name}/report  (?format=json|html|png) no key; rendered once per catalog generation
+  (ReportCache) and limited per client address, since drawing a chart costs tens of milliseconds of CPU.
+- POST /api/v1/triage  key with the `admin` scope; the dump is the request body, spooled to a file under
+  HOME/uploads (bounded by BREACHWATCH_TRIAGE_UPLOAD_MAX), triaged, and deleted."""
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,91 +19,85 @@ from ..claims import parse_claim
 from ..datahome import DataHome
 from ..errors import BreachwatchError, UnknownBreachError
 from ..report import breach_chart, breach_html, breach_report, triage_html
-from ..triage import IndexSource, TriageOptions, triage
+from ..services import Services
+from ..triage import TriageOptions, triage
+from .auth import authenticate
 from .bodies import BodyLimit, BodyRoute
-from .problems import Problem, problem_response
+from .context import context_of
+from .problems import Problem
+from .render_cache import Rendered
 
-Authorize = Callable[[Request, str], Awaitable[Response | None] | Response | None]
-
-#: Largest dump accepted by POST /api/v1/triage (bytes); bigger uploads get 413 before being triaged.
-MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 #: Seconds an upload may take to arrive (256 MiB at about 0.5 MB/s).
 UPLOAD_SECONDS = 600.0
 MAX_SAMPLE = 5_000_000
 _SUFFIXES = (".csv", ".tsv", ".jsonl", ".txt", ".csv.gz", ".tsv.gz", ".jsonl.gz", ".txt.gz")
+_MEDIA = {"html": "text/html; charset=utf-8", "png": "image/png"}
 
 
-def _error(status: int, message: str) -> Response:
-    return problem_response(Problem(status, message))
+def _render(services: Services, name: str, fmt: str) -> Rendered:
+    """Draw one report (in a worker thread): its body and media type."""
+    report = breach_report(services.catalog, name)
+    chart = breach_chart(report)
+    body = chart if fmt == "png" else breach_html(report, chart).encode()
+    return Rendered(body, _MEDIA[fmt])
 
 
-async def _refused(authorize: Authorize, request: Request, scope: str) -> Response | None:
-    result = authorize(request, scope)
-    if inspect.isawaitable(result):
-        result = await result
-    return result if isinstance(result, Response) else None
-
-
-def routes(services: IndexSource, authorize: Authorize, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> list[BaseRoute]:
-    """The report and triage routes over a Services object (or anything with catalog, hasher, config)."""
-
-    async def breach_report_endpoint(request: Request) -> Response:
-        refused = await _refused(authorize, request, "read")
-        if refused is not None:
-            return refused
-        name = request.path_params["name"]
-        fmt = request.query_params.get("format", "json")
-        if fmt not in ("json", "html", "png"):
-            return _error(400, "format must be json, html or png")
-        try:
-            report = await run_in_threadpool(breach_report, services.catalog, name)
-        except UnknownBreachError as exc:
-            return _error(404, str(exc))
+async def breach_report_endpoint(request: Request) -> Response:
+    """GET /api/v1/breaches/{name}/report."""
+    ctx = context_of(request)
+    ctx.charge_reports(request)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "html", "png"):
+        raise Problem(400, "format must be json, html or png")
+    breach = ctx.breaches.get().by_lower.get(request.path_params["name"].lower())
+    if breach is None:
+        raise Problem(404, "no breach of that name", title="Unknown breach")
+    try:
         if fmt == "json":
+            report = await run_in_threadpool(breach_report, ctx.services.catalog, breach.name)
             return JSONResponse(report.to_dict())
-        chart = await run_in_threadpool(breach_chart, report)
-        if fmt == "png":
-            return Response(chart, media_type="image/png")
-        return HTMLResponse(breach_html(report, chart))
+        rendered = await ctx.reports.get((breach.name, fmt, ctx.breaches.get().generation),
+                                         lambda: _render(ctx.services, breach.name, fmt))
+    except UnknownBreachError:  # removed since the breach list was read
+        raise Problem(404, "no breach of that name", title="Unknown breach") from None
+    return Response(rendered.body, media_type=rendered.media_type)
 
-    async def triage_endpoint(request: Request) -> Response:
-        refused = await _refused(authorize, request, "admin")
-        if refused is not None:
-            return refused
-        params = request.query_params
-        try:
-            options, sample, claim = _triage_params(params)
-        except (BreachwatchError, ValueError) as exc:
-            return _error(400, str(exc))
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_upload_bytes:
-            return _error(413, f"upload larger than {max_upload_bytes:,} bytes")
-        suffix = _suffix(params.get("filename", "upload.csv"))
-        fd, path = DataHome(services.config).new_upload(suffix)
-        try:
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > max_upload_bytes:
-                        return _error(413, f"upload larger than {max_upload_bytes:,} bytes")
-                    out.write(chunk)
-            if size == 0:
-                return _error(400, "empty upload: send the dump as the request body")
-            try:
-                report = await run_in_threadpool(triage, services, path, claim, sample, options)
-            except BreachwatchError as exc:
-                return _error(400, str(exc).replace(path, "upload"))
-            report.source = params.get("filename", "upload")
-            if params.get("format") == "html":
-                return HTMLResponse(await run_in_threadpool(triage_html, report))
-            return JSONResponse(report.to_dict())
-        finally:
-            os.unlink(path)
 
+async def triage_endpoint(request: Request) -> Response:
+    """POST /api/v1/triage: the body is a dump, triaged and deleted; nothing is loaded."""
+    ctx = context_of(request)
+    authenticate(request, "admin")  # before the body is read
+    params = request.query_params
+    try:
+        options, sample, claim = _triage_params(params)
+    except (BreachwatchError, ValueError) as exc:
+        raise Problem(400, str(exc)) from None
+    fd, path = DataHome(ctx.services.config).new_upload(_suffix(params.get("filename", "upload.csv")))
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():  # BodyGuard stops it past the limit (413) or the deadline (408)
+                size += len(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise Problem(400, "empty upload: send the dump as the request body")
+        try:
+            report = await run_in_threadpool(triage, ctx.services, path, claim, sample, options)
+        except BreachwatchError as exc:
+            raise Problem(400, str(exc).replace(path, "upload")) from None
+        report.source = params.get("filename", "upload")
+        if params.get("format") == "html":
+            return HTMLResponse(await run_in_threadpool(triage_html, report))
+        return JSONResponse(report.to_dict())
+    finally:
+        os.unlink(path)
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    """The report and triage routes."""
+    upload = BodyLimit(services.config.triage_upload_max, seconds=UPLOAD_SECONDS)
     return [Route("/api/v1/breaches/{name}/report", breach_report_endpoint, methods=["GET"]),
-            BodyRoute("/api/v1/triage", triage_endpoint, methods=["POST"],
-                      body=BodyLimit(max_upload_bytes, seconds=UPLOAD_SECONDS))]
+            BodyRoute("/api/v1/triage", triage_endpoint, methods=["POST"], body=upload)]
 
 
 def _suffix(filename: str) -> str:
