@@ -24,8 +24,9 @@ def test_dask_cluster_ingest_equals_single_process(tmp_path: Path, dumps: dict[s
     dump = dumps["csv"]["path"]
     single = _services(tmp_path / "one", 1000)
     report_one = single.ingest(dump, IngestOptions(breach="Synth"))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+    # The workers load the key from their own environment.
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  env={"BREACHWATCH_SECRET_KEY": TEST_KEY}) as cluster:
         many = _services(tmp_path / "many", 1000)
         report_many = many.ingest(dump, IngestOptions(breach="Synth", scheduler=cluster.scheduler_address))
     one, other = report_one.to_dict(), report_many.to_dict()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import taskkeys
 from .catalog import Catalog
 from .chunks import RawChunk, read_chunks
 from .config import Config
@@ -146,8 +147,8 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
                     samples.append(RejectSample(row, masked))
 
     try:
-        runner = _runner(config, options, total_bytes, automata)
-        run_all(runner, partitions(), hasher, workdir, collect)
+        runner = _runner(config, options, total_bytes, automata, taskkeys.held(hasher.fingerprint))
+        run_all(runner, partitions(), taskkeys.key_ref(config.home, hasher.fingerprint), workdir, collect)
         runner.close()  # the workers are done: let them exit while the runs are merged
         segment_path = home.new_segment_path(options.breach)
         writer = SegmentWriter(segment_path, hasher.fingerprint)
@@ -183,8 +184,10 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _runner(config: Config, options: IngestOptions, total_bytes: int, automata: str) -> Runner:
-    """Where the partitions run: a Dask cluster if one is named, else local processes for big dumps."""
+def _runner(config: Config, options: IngestOptions, total_bytes: int, automata: str,
+            master_key: bytes | None) -> Runner:
+    """Where the partitions run: a Dask cluster if one is named (its workers load the key themselves), else
+    local processes for big dumps (given `master_key`, when this process holds it, as they start)."""
     scheduler = options.scheduler or config.dask_scheduler
     if scheduler:
         try:
@@ -194,7 +197,7 @@ def _runner(config: Config, options: IngestOptions, total_bytes: int, automata: 
     # About 40 bytes per row in a typical dump: small dumps are not worth starting processes for.
     if total_bytes < INLINE_BATCHES * config.batch_rows * 40:
         return InlineRunner()
-    return ProcessRunner(automata=automata)
+    return ProcessRunner(automata=automata, master_key=master_key)
 
 
 def _label_is_utf8(encoding: str) -> bool:
