@@ -1,5 +1,6 @@
 """No key material travels to a Dask cluster: tasks name the key (HOME and a public fingerprint), each worker
-loads it itself (BREACHWATCH_SECRET_KEY or the shared HOME's secret.key) and refuses another key."""
+loads it itself (BREACHWATCH_SECRET_KEY or the shared HOME's secret.key) and refuses another key; the link to
+the scheduler is TLS unless the operator opts in to an unencrypted one."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import cloudpickle
 import dask
 import distributed.comm.tcp
 import pytest
-from distributed import LocalCluster
+from distributed import Client, LocalCluster
 from distributed.security import Security
 
 from breachwatch import client
@@ -28,7 +29,7 @@ from breachwatch.private import ENTRY_BYTES, PrivateIndex, server_key
 from breachwatch.private_build import build_private, private_dir
 from breachwatch.secretkey import derive_key
 from breachwatch.services import Services
-from conftest import TEST_KEY
+from conftest import TEST_KEY, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +150,57 @@ def test_workers_holding_another_key_refuse_with_a_clear_error(tls_cluster: tupl
     services.close()
 
 
+def test_a_client_given_by_the_program_is_used_as_is(tls_cluster: tuple[LocalCluster, Security, str],
+                                                     tmp_path: Path, dumps: dict[str, Any]) -> None:
+    cluster, security, key = tls_cluster
+    services = _services(tmp_path / "home", key, batch_rows=1000)
+    with Client(cluster.scheduler_address, security=security) as own:  # its own Security, no Dask config
+        report = services.ingest(dumps["csv"]["path"], IngestOptions(breach="Synth", scheduler=own))
+        assert own.status == "running"  # not closed by the ingest that borrowed it
+    assert report.unique_numbers == dumps["csv"]["truth"]["unique_numbers"]
+    services.close()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "127.0.0.1:9", "ws://127.0.0.1:9"])
+def test_an_unencrypted_scheduler_is_refused(address: str, tmp_path: Path, dumps: dict[str, Any]) -> None:
+    services = _services(tmp_path / "home", TEST_KEY)
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
+            pytest.raises(BreachwatchError, match=r"tls://HOST:8786.*--allow-insecure-scheduler"):
+        services.ingest(dumps["txt"]["path"], IngestOptions(breach="Synth", scheduler=address))
+    config = services.config.with_overrides(dask_scheduler=address)
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
+            pytest.raises(BreachwatchError, match="BREACHWATCH_DASK_ALLOW_INSECURE"):
+        build_private(config, services.catalog, services.hasher, services.master_key, "Synth", dumps["txt"]["path"])
+    services.close()
+
+
+def test_cli_refuses_an_unencrypted_scheduler_in_one_line(home: Path, dumps: dict[str, Any]) -> None:
+    result = run_cli("ingest", str(dumps["txt"]["path"]), "--breach", "Synth", "--scheduler", "tcp://127.0.0.1:9",
+                     home=home, env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "tls://" in result.stderr and "--allow-insecure-scheduler" in result.stderr
+
+
+def test_opting_in_runs_on_plain_tcp_with_the_shared_home_key_file(tmp_path: Path, dumps: dict[str, Any],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BREACHWATCH_SECRET_KEY", raising=False)  # the workers inherit this environment
+    dump, truth = dumps["csv"]["path"], dumps["csv"]["truth"]
+    services = _services(tmp_path / "home", None, batch_rows=1000)
+    services.master_key  # noqa: B018 - generated into HOME/secret.key, the only place the workers find it
+    assert (tmp_path / "home" / "secret.key").exists()
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        report = services.ingest(dump, IngestOptions(breach="Synth", scheduler=cluster.scheduler_address,
+                                                     allow_insecure_scheduler=True))
+        assert report.unique_numbers == truth["unique_numbers"]
+        by_setting = _services(tmp_path / "home", None, batch_rows=1000, dask_scheduler=cluster.scheduler_address,
+                               dask_allow_insecure=True)
+        again = by_setting.ingest(dump, IngestOptions(breach="Synth", replace=True))
+        assert again.countries == truth["countries"]
+    by_setting.close()
+    services.close()
+
+
 def test_a_worker_without_a_key_says_where_to_put_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from breachwatch import taskkeys
 
@@ -164,3 +216,10 @@ def test_a_hasher_cannot_be_pickled() -> None:
     for dump in (pickle.dumps, cloudpickle.dumps, copy.deepcopy):
         with pytest.raises(TypeError, match="never pickled"):
             dump(hasher)
+
+
+def test_the_opt_in_setting_is_a_yes_or_no() -> None:
+    assert load_config(environ={"BREACHWATCH_DASK_ALLOW_INSECURE": "yes"}).dask_allow_insecure is True
+    assert load_config(environ={}).dask_allow_insecure is False
+    with pytest.raises(BreachwatchError, match="BREACHWATCH_DASK_ALLOW_INSECURE"):
+        load_config(environ={"BREACHWATCH_DASK_ALLOW_INSECURE": "maybe"})

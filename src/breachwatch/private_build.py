@@ -32,6 +32,7 @@ import numpy as np
 
 from . import oprf, taskkeys
 from .catalog import Catalog
+from .cluster import check_scheduler, connect
 from .config import Config
 from .errors import BreachwatchError, ConfigError
 from .index import NumberHasher
@@ -131,11 +132,7 @@ def _default_executor(config: Config, workers: int, master_key: bytes) -> tuple[
     """A Dask client (its workers load the key themselves) or a local pool (each worker given the key once,
     as it starts)."""
     if config.dask_scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise BreachwatchError("BREACHWATCH_DASK_SCHEDULER is set but dask.distributed is not installed") from None
-        client = Client(config.dask_scheduler)  # type: ignore[no-untyped-call]
+        client, _ = connect(config.dask_scheduler, config.dask_allow_insecure)
         return client, client.close
     pool: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                          initializer=taskkeys.hold, initargs=(master_key,))
@@ -150,6 +147,8 @@ def build_private(config: Config, catalog: Catalog, hasher: NumberHasher, master
     options = options or DumpOptions()
     if taskkeys.hold(master_key) != hasher.fingerprint:
         raise ConfigError("the master key and the index hasher given to the private build do not match")
+    if executor is None and config.dask_scheduler:
+        check_scheduler(config.dask_scheduler, config.dask_allow_insecure)
     breach = catalog.get_breach(breach_name)
     layout = sniff_layout(dump, phone_column=options.phone_column, country_column=options.country_column,
                           encoding=options.encoding, format=options.format)

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import taskkeys
 from .chunks import RawChunk, first_open_record, rows_of_chunk
+from .cluster import connect
 from .index import NumberHasher
 from .models import DATA_CLASS_BITS
 from .phone import Hints, NormalizedBatch, Status, Texts, mask_raw, normalize_many, normalize_many_rows, use_automata
@@ -252,15 +253,12 @@ class ProcessRunner:
 
 
 class DaskRunner:
-    """Tasks on a Dask cluster: a scheduler address (tcp://HOST:8786) or a distributed.Client. The work
-    directory must be on storage every worker and the lead share; each worker loads the key itself
-    (BREACHWATCH_SECRET_KEY or the shared HOME's secret.key)."""
+    """Tasks on a Dask cluster: a scheduler address (tls://HOST:8786; see cluster.check_scheduler) or a
+    distributed.Client. The work directory must be on storage every worker and the lead share; each worker
+    loads the key itself (BREACHWATCH_SECRET_KEY or the shared HOME's secret.key)."""
 
-    def __init__(self, scheduler: Any) -> None:
-        from distributed import Client  # imported here: only a cluster run needs it
-
-        self._own = isinstance(scheduler, str)
-        self._client = Client(scheduler) if isinstance(scheduler, str) else scheduler  # type: ignore[no-untyped-call]
+    def __init__(self, scheduler: Any, allow_insecure: bool = False) -> None:
+        self._client, self._own = connect(scheduler, allow_insecure)
         self.workers = max(len(self._client.scheduler_info().get("workers", {})), 1)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
