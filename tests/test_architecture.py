@@ -16,6 +16,8 @@ OWNERS = {
     "redis": ("guard",),
     "pysodium": ("oprf",),
     "matplotlib": ("charts",),
+    "distributed": ("cluster",),
+    "dask": ("cluster",),
 }
 
 

@@ -35,7 +35,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("redis_url", None, "BREACHWATCH_REDIS_URL",
             "Redis URL for shared rate-limit and detector state across API nodes. Default: in-process."),
     Setting("dask_scheduler", None, "BREACHWATCH_DASK_SCHEDULER",
-            "Address of a Dask scheduler (tcp://HOST:8786) for ingest. Default: local processes."),
+            "Address of a Dask scheduler (tls://HOST:8786, with Dask's TLS settings) for ingest and private "
+            "builds. Default: local processes."),
+    Setting("dask_allow_insecure", "false", "BREACHWATCH_DASK_ALLOW_INSECURE",
+            "Accept a Dask scheduler address that is not encrypted (tcp://): tasks then carry pieces of dumps "
+            "in the clear. Only for a network nobody else can read."),
     Setting("batch_rows", "262144", "BREACHWATCH_BATCH_ROWS",
             "Size of the pieces an ingest reads and normalizes at a time (rows of a serial read; pieces of a "
             "UTF-8 dump are this many x 32 bytes); bounds memory."),
@@ -125,6 +129,7 @@ class Config:
     segments_path: Path | None = None
     redis_url: str | None = None
     dask_scheduler: str | None = None
+    dask_allow_insecure: bool = False
     batch_rows: int = 262144
     body_timeout: float = 10.0
     trusted_proxies: str = "127.0.0.1,::1"
@@ -187,6 +192,17 @@ def _number(setting: Setting, kind: type, raw: str) -> int | float:
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(setting: Setting, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(f"{setting.env}={raw!r} must be one of {', '.join(_TRUE + _FALSE)}")
+    return value in _TRUE
+
+
 def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Config:
     """Read settings from the environment (or `environ`), then apply explicit overrides."""
     env = os.environ if environ is None else environ
@@ -200,6 +216,8 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
             values[f.name] = Path(raw)
         elif f.name == "batch_rows":
             values[f.name] = int(raw)
+        elif isinstance(f.default, bool):  # before int: a bool is an int
+            values[f.name] = _flag(setting, raw)
         elif isinstance(f.default, int | float):
             values[f.name] = _number(setting, type(f.default), raw)
         elif f.name in ("key_rate", "ip_rate"):

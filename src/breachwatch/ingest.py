@@ -10,11 +10,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from . import taskkeys
 from .catalog import Catalog
 from .chunks import RawChunk, read_chunks
+from .cluster import check_scheduler
 from .config import Config
 from .datahome import DataHome
 from .errors import BreachExistsError, BreachwatchError, UnknownBreachError
@@ -59,8 +62,11 @@ class IngestOptions:
     encoding: str | None = None
     format: str | None = None
     replace: bool = False
-    #: Dask scheduler address (tcp://HOST:8786); default: the dask_scheduler setting, else local processes.
-    scheduler: str | None = None
+    #: Dask scheduler address (tls://HOST:8786) or a distributed.Client (used as is); default: the
+    #: dask_scheduler setting, else local processes.
+    scheduler: str | Any = None
+    #: Accept a scheduler address whose transport is not encrypted (tcp://); also the dask_allow_insecure setting.
+    allow_insecure_scheduler: bool = False
     #: "fast" (vectorized) or "per-row" (libphonenumber on every row: the reference, for verification).
     normalizer: str = "fast"
 
@@ -81,6 +87,9 @@ def ingest(config: Config, catalog: Catalog, hasher: NumberHasher, path: str | P
            options: IngestOptions, progress: ProgressCallback | None = None) -> IngestReport:
     """Load a dump as a new breach (or replace one with options.replace); returns what was read and kept."""
     validate_options(options)
+    scheduler = options.scheduler or config.dask_scheduler
+    if isinstance(scheduler, str):
+        check_scheduler(scheduler, options.allow_insecure_scheduler or config.dask_allow_insecure)
     _refuse_existing(catalog, options)
     layout = sniff_layout(path, phone_column=options.phone_column, country_column=options.country_column,
                           encoding=options.encoding, format=options.format)
@@ -146,8 +155,8 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
                     samples.append(RejectSample(row, masked))
 
     try:
-        runner = _runner(config, options, total_bytes, automata)
-        run_all(runner, partitions(), hasher, workdir, collect)
+        runner = _runner(config, options, total_bytes, automata, taskkeys.held(hasher.fingerprint))
+        run_all(runner, partitions(), taskkeys.key_ref(config.home, hasher.fingerprint), workdir, collect)
         runner.close()  # the workers are done: let them exit while the runs are merged
         segment_path = home.new_segment_path(options.breach)
         writer = SegmentWriter(segment_path, hasher.fingerprint)
@@ -183,18 +192,17 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _runner(config: Config, options: IngestOptions, total_bytes: int, automata: str) -> Runner:
-    """Where the partitions run: a Dask cluster if one is named, else local processes for big dumps."""
+def _runner(config: Config, options: IngestOptions, total_bytes: int, automata: str,
+            master_key: bytes | None) -> Runner:
+    """Where the partitions run: a Dask cluster if one is named (its workers load the key themselves), else
+    local processes for big dumps (given `master_key`, when this process holds it, as they start)."""
     scheduler = options.scheduler or config.dask_scheduler
     if scheduler:
-        try:
-            return DaskRunner(scheduler)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise BreachwatchError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+        return DaskRunner(scheduler, options.allow_insecure_scheduler or config.dask_allow_insecure)
     # About 40 bytes per row in a typical dump: small dumps are not worth starting processes for.
     if total_bytes < INLINE_BATCHES * config.batch_rows * 40:
         return InlineRunner()
-    return ProcessRunner(automata=automata)
+    return ProcessRunner(automata=automata, master_key=master_key)
 
 
 def _label_is_utf8(encoding: str) -> bool:

@@ -6,9 +6,11 @@ breach's index segment (which also supplies its data classes) — a different fi
 only in memory: checkpoints hold (bucket, tag, entry key, mask) per number, never a number.
 
 Work is split into chunks of the dump (one reader batch each). Each chunk is normalized and evaluated in a
-worker process (`evaluate_rows` is a plain function, so it also runs as a Dask task), and its result is
-checkpointed under HOME/private/work/BREACH/; an interrupted build resumes at the first missing chunk. The
-file is published by an atomic rename; the ordinary check does not depend on it and keeps working.
+worker process (`evaluate_rows` is a plain function, so it also runs as a Dask task; it is given a
+`taskkeys.KeyRef`, never the OPRF key, which each worker process derives from its own copy of the master
+secret), and its result is checkpointed under HOME/private/work/BREACH/; an interrupted build resumes at the
+first missing chunk. The file is published by an atomic rename; the ordinary check does not depend on it and
+keeps working.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import oprf
+from . import oprf, taskkeys
 from .catalog import Catalog
+from .cluster import check_scheduler, connect
 from .config import Config
-from .errors import BreachwatchError
+from .errors import BreachwatchError, ConfigError
 from .index import NumberHasher
 from .index.lookup import SegmentReader
 from .phone import Status, normalize_many
@@ -87,10 +90,12 @@ class BuildReport:
     path: str = ""
 
 
-def evaluate_rows(sk: bytes, breach: str, phones: list[str], hints: list[str | None] | None,
+def evaluate_rows(ref: taskkeys.KeyRef, breach: str, phones: list[str], hints: list[str | None] | None,
                   default_region: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Normalize one chunk of raw rows and evaluate the OPRF on each distinct number: (E.164 integers,
-    buckets, tags, entry keys), the last two as (n, 16) and (n, 32) uint8 arrays."""
+    """Normalize one chunk of raw rows and evaluate the OPRF (under this process's copy of the key `ref`
+    names) on each distinct number: (E.164 integers, buckets, tags, entry keys), the last two as (n, 16) and
+    (n, 32) uint8 arrays."""
+    sk = taskkeys.oprf_secret(ref)
     norm = normalize_many(phones, hints, default_region)
     numbers = np.unique(norm.numbers[norm.status != Status.REJECTED])
     buckets = np.empty(numbers.shape[0], dtype=np.uint32)
@@ -123,15 +128,14 @@ def private_dir(config: Config) -> Path:
     return Path(config.home) / "private"
 
 
-def _default_executor(config: Config, workers: int) -> tuple[Submitter, Callable[[], None]]:
+def _default_executor(config: Config, workers: int, master_key: bytes) -> tuple[Submitter, Callable[[], None]]:
+    """A Dask client (its workers load the key themselves) or a local pool (each worker given the key once,
+    as it starts)."""
     if config.dask_scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise BreachwatchError("BREACHWATCH_DASK_SCHEDULER is set but dask.distributed is not installed") from None
-        client = Client(config.dask_scheduler)  # type: ignore[no-untyped-call]
+        client, _ = connect(config.dask_scheduler, config.dask_allow_insecure)
         return client, client.close
-    pool: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    pool: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                         initializer=taskkeys.hold, initargs=(master_key,))
     return pool, lambda: pool.shutdown(cancel_futures=True)
 
 
@@ -141,6 +145,10 @@ def build_private(config: Config, catalog: Catalog, hasher: NumberHasher, master
                   executor: Submitter | None = None) -> BuildReport:
     """Build (or resume building) the private bucket file of an ingested breach from its dump."""
     options = options or DumpOptions()
+    if taskkeys.hold(master_key) != hasher.fingerprint:
+        raise ConfigError("the master key and the index hasher given to the private build do not match")
+    if executor is None and config.dask_scheduler:
+        check_scheduler(config.dask_scheduler, config.dask_allow_insecure)
     breach = catalog.get_breach(breach_name)
     layout = sniff_layout(dump, phone_column=options.phone_column, country_column=options.country_column,
                           encoding=options.encoding, format=options.format)
@@ -157,10 +165,11 @@ def build_private(config: Config, catalog: Catalog, hasher: NumberHasher, master
         segment = SegmentReader(Path(config.segments_dir) / breach.segment_file, hasher.fingerprint,
                                 breach.segment_checksum)
         own = executor is None
-        submitter, shutdown = _default_executor(config, workers) if executor is None else (executor, lambda: None)
+        submitter, shutdown = (_default_executor(config, workers, master_key) if executor is None
+                               else (executor, lambda: None))
         try:
-            _evaluate_chunks(layout, pair.sk, breach.name, options, workdir, segment, hasher, submitter,
-                             workers, chunk_rows, report, progress)
+            _evaluate_chunks(layout, taskkeys.key_ref(config.home, hasher.fingerprint), breach.name, options,
+                             workdir, segment, hasher, submitter, workers, chunk_rows, report, progress)
         finally:
             if own:
                 shutdown()
@@ -195,7 +204,7 @@ def _chunk_path(workdir: Path, i: int) -> Path:
     return workdir / f"chunk-{i:07d}.npy"
 
 
-def _evaluate_chunks(layout: Any, sk: bytes, breach: str, options: DumpOptions, workdir: Path,
+def _evaluate_chunks(layout: Any, ref: taskkeys.KeyRef, breach: str, options: DumpOptions, workdir: Path,
                      segment: SegmentReader, hasher: NumberHasher, submitter: Submitter, workers: int,
                      chunk_rows: int, report: BuildReport, progress: BuildProgress | None) -> None:
     total_bytes = Path(layout.path).stat().st_size
@@ -219,7 +228,7 @@ def _evaluate_chunks(layout: Any, sk: bytes, breach: str, options: DumpOptions, 
             if progress is not None:
                 progress("evaluate", batch.bytes_read, total_bytes)
             continue
-        future: Future[Any] | Any = submitter.submit(evaluate_rows, sk, breach, batch.phones, batch.hints, region)
+        future: Future[Any] | Any = submitter.submit(evaluate_rows, ref, breach, batch.phones, batch.hints, region)
         pending.append((i, future, batch.bytes_read))
         drain(2 * workers)
     drain(0)

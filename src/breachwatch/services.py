@@ -25,6 +25,7 @@ from .notify import Notifier
 from .phone import cache_file, prepare_automata, use_automata
 from .private import PrivateIndex
 from .secretkey import derive_key, load_master_key
+from .taskkeys import hold
 
 _FINGERPRINT_KEY = "index_key_fingerprint"
 
@@ -50,8 +51,10 @@ class Services:
 
     @cached_property
     def master_key(self) -> bytes:
-        """The master secret."""
-        return load_master_key(self.config)
+        """The master secret (held for the tasks this process runs or starts locally: see taskkeys)."""
+        key = load_master_key(self.config)
+        hold(key)
+        return key
 
     @cached_property
     def hasher(self) -> NumberHasher:

@@ -1,7 +1,8 @@
 """Ingest as partitions: each task normalizes and hashes one partition of rows and spills its records into its
 own radix bucket files under the ingest work directory (shared storage for a cluster); the lead process then
 merges the buckets of every task, in task order, into the segment. Tasks run inline, on a local process
-pool, or on a Dask cluster (`distributed`)."""
+pool, or on a Dask cluster (`distributed`). A task names the index key (`taskkeys.KeyRef`) and never holds it:
+the process running it uses its own copy (`taskkeys`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import taskkeys
 from .chunks import RawChunk, first_open_record, rows_of_chunk
+from .cluster import connect
 from .index import NumberHasher
 from .models import DATA_CLASS_BITS
 from .phone import Hints, NormalizedBatch, Status, Texts, mask_raw, normalize_many, normalize_many_rows, use_automata
@@ -76,8 +79,10 @@ class ChunkTask:
     normalizer: str = "fast"
 
 
-def run_task(task: Partition | ChunkTask, hasher: NumberHasher, workdir: str) -> PartitionResult:
-    """Read (for a piece of lines), normalize, hash and spill one task's rows; returns its counts."""
+def run_task(task: Partition | ChunkTask, ref: taskkeys.KeyRef, workdir: str) -> PartitionResult:
+    """Read (for a piece of lines), normalize, hash (with this process's copy of the key `ref` names) and
+    spill one task's rows; returns its counts."""
+    hasher = taskkeys.index_hasher(ref)
     if task.automata:
         with contextlib.suppress(OSError, ValueError, KeyError):  # unreadable: this worker builds its own
             use_automata(task.automata)
@@ -159,6 +164,14 @@ class InlineRunner:
         """Nothing to release."""
 
 
+def start_local_worker(master_key: bytes | None) -> None:
+    """Initializer of a local pool's worker: die with the lead (`die_with_parent`) and hold the key the lead
+    gives it over the local pipe (without one, the worker loads it from its own configuration)."""
+    die_with_parent()
+    if master_key is not None:
+        taskkeys.hold(master_key)
+
+
 def die_with_parent() -> None:
     """Ask Linux to kill this worker when the process that started it dies (even by SIGKILL), so an
     interrupted ingest leaves no orphan workers behind; a no-op where prctl is unavailable."""
@@ -216,12 +229,14 @@ def _main_module_hidden() -> Iterator[None]:
 
 class ProcessRunner:
     """A local pool of processes (spawned: Polars must not be forked with its thread pool running). With
-    `automata`, every worker starts at once and gets ready (`warm_up`) while the lead starts reading."""
+    `automata`, every worker starts at once and gets ready (`warm_up`) while the lead starts reading. The lead
+    hands each worker `master_key` once, at start (see `start_local_worker`)."""
 
-    def __init__(self, workers: int | None = None, automata: str | None = None) -> None:
+    def __init__(self, workers: int | None = None, automata: str | None = None,
+                 master_key: bytes | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=die_with_parent)
+                                            initializer=start_local_worker, initargs=(master_key,))
         if automata is not None:
             with _main_module_hidden():  # the workers start here, one per submit
                 for _ in range(self.workers):
@@ -238,14 +253,12 @@ class ProcessRunner:
 
 
 class DaskRunner:
-    """Tasks on a Dask cluster: a scheduler address (tcp://HOST:8786) or a distributed.Client. The work
-    directory must be on storage every worker and the lead share."""
+    """Tasks on a Dask cluster: a scheduler address (tls://HOST:8786; see cluster.check_scheduler) or a
+    distributed.Client. The work directory must be on storage every worker and the lead share; each worker
+    loads the key itself (BREACHWATCH_SECRET_KEY or the shared HOME's secret.key)."""
 
-    def __init__(self, scheduler: Any) -> None:
-        from distributed import Client  # imported here: only a cluster run needs it
-
-        self._own = isinstance(scheduler, str)
-        self._client = Client(scheduler) if isinstance(scheduler, str) else scheduler  # type: ignore[no-untyped-call]
+    def __init__(self, scheduler: Any, allow_insecure: bool = False) -> None:
+        self._client, self._own = connect(scheduler, allow_insecure)
         self.workers = max(len(self._client.scheduler_info().get("workers", {})), 1)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
@@ -259,12 +272,14 @@ class DaskRunner:
             self._client.close()
 
 
-def run_all(runner: Runner, tasks: Iterator[Partition | ChunkTask], hasher: NumberHasher, workdir: Path,
+def run_all(runner: Runner, tasks: Iterator[Partition | ChunkTask], ref: taskkeys.KeyRef, workdir: Path,
             on_result: Callable[[PartitionResult], None], in_flight: int | None = None) -> None:
     """Run every task on `runner`, at most `in_flight` at a time (bounding memory), and hand each result to
-    on_result in task order. An error reading the dump further is raised after the tasks before it, so the
-    first error in file order is the one reported."""
+    on_result in task order. Tasks get `ref`, which names the index key without holding it. An error reading
+    the dump further is raised after the tasks before it, so the first error in file order is the one
+    reported."""
     limit = in_flight or 2 * runner.workers
+    work = str(Path(workdir).resolve())  # a worker's current directory is not the lead's
     pending: deque[Future] = deque()
     iterator = iter(tasks)
     try:
@@ -277,7 +292,7 @@ def run_all(runner: Runner, tasks: Iterator[Partition | ChunkTask], hasher: Numb
                 while pending:  # a task before the unreadable part may hold an earlier error
                     on_result(pending.popleft().result())
                 raise
-            pending.append(runner.submit(run_task, task, hasher, str(workdir)))
+            pending.append(runner.submit(run_task, task, ref, work))
             while len(pending) >= limit:
                 on_result(pending.popleft().result())
         while pending:

@@ -78,8 +78,13 @@ def _parse_date(value: str | None) -> dt.date | None:
               help="Dump format (default: from the file name, else from the content).")
 @click.option("--replace", is_flag=True, help="Replace a breach of the same name that is already loaded.")
 @click.option("--scheduler", default=None,
-              help="Dask scheduler to run on (tcp://HOST:8786; default: BREACHWATCH_DASK_SCHEDULER, else local "
-                   "processes). The data directory must be on storage the workers share.")
+              help="Dask scheduler to run on (tls://HOST:8786, with Dask's TLS settings; default: "
+                   "BREACHWATCH_DASK_SCHEDULER, else local processes). The data directory must be on storage the "
+                   "workers share; each worker needs the secret key (BREACHWATCH_SECRET_KEY or HOME/secret.key). "
+                   "See docs/deploy.md.")
+@click.option("--allow-insecure-scheduler", is_flag=True,
+              help="Accept an unencrypted scheduler address (tcp://): pieces of the dump then cross the network in "
+                   "the clear. Also BREACHWATCH_DASK_ALLOW_INSECURE=1.")
 @click.option("--normalizer", type=click.Choice(["fast", "per-row"]), default="fast", show_default=True,
               help="fast: the vectorized path; per-row: libphonenumber on every row (the reference the fast path "
                    "is tested against: same result, about 10x slower).")
@@ -88,7 +93,7 @@ def _parse_date(value: str | None) -> dt.date | None:
 def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, breach_date: str | None,
            description: str, default_region: str | None, phone_column: str | None,
            country_column: str | None, encoding: str | None, fmt: str | None, replace: bool,
-           scheduler: str | None, normalizer: str, as_json: bool) -> None:
+           scheduler: str | None, allow_insecure_scheduler: bool, normalizer: str, as_json: bool) -> None:
     """Load a leaked dump (CSV/TSV/JSON lines/plain list, optionally .gz) as a breach."""
     services = services_of(ctx)
     with user_errors():
@@ -96,7 +101,7 @@ def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, 
                                 description=description, default_region=default_region,
                                 phone_column=phone_column, country_column=country_column,
                                 encoding=encoding, format=fmt, replace=replace, scheduler=scheduler,
-                                normalizer=normalizer)
+                                allow_insecure_scheduler=allow_insecure_scheduler, normalizer=normalizer)
         if as_json or not err.is_terminal:
             report = services.ingest(file, options)
         else:

@@ -4,7 +4,7 @@ E.164 number as an integer, truncated to 64 bits. One ECB call hashes a whole ba
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import NoReturn, SupportsIndex
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
@@ -19,7 +19,9 @@ _DOMAIN_TAG_BYTES = _DOMAIN_TAG.to_bytes(8, "little")
 class NumberHasher:
     """Keyed 64-bit hashes of E.164 numbers (given as integers: country code and national digits).
 
-    Picklable (only the key travels), so it can be shipped to worker processes."""
+    Never pickled: it holds the index key, and a pickled object travels with tasks to other processes and
+    machines. A task names the key instead (`taskkeys.KeyRef`), and the process running it builds its own
+    hasher from its own configuration."""
 
     def __init__(self, master_key: bytes) -> None:
         self._key = derive_key(master_key, "index-number-hash", 16)
@@ -27,13 +29,11 @@ class NumberHasher:
         self._lock = threading.Lock()
         self._context: CipherContext | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"_key": self._key, "fingerprint": self.fingerprint}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-        self._context = None
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        # pickle, cloudpickle (Dask), multiprocessing and copy all come through here.
+        raise TypeError("a NumberHasher holds the index key and is never pickled; give a task a "
+                        "breachwatch.taskkeys.KeyRef and let the process running it load the key itself "
+                        "(BREACHWATCH_SECRET_KEY or HOME/secret.key)")
 
     def _encrypt(self, blocks: bytes) -> bytes:
         # ECB has no chaining, so one never-finalized context serves every call (creating one costs microseconds).
