@@ -16,6 +16,7 @@ OWNERS = {
     "redis": ("guard",),
     "pysodium": ("oprf",),
     "matplotlib": ("charts",),
+    "httpcore": ("notify",),  # notify/outbound.py: bounded requests pinned to checked addresses
 }
 
 

@@ -73,7 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notify_poll", "5", "BREACHWATCH_NOTIFY_POLL",
             "Seconds `breachwatch notify run` sleeps when nothing is due."),
     Setting("notify_http_timeout", "10", "BREACHWATCH_NOTIFY_HTTP_TIMEOUT",
-            "Timeout in seconds of webhook and SMS gateway requests."),
+            "Deadline in seconds of one whole webhook or SMS gateway request (resolving the name, connecting, "
+            "sending, the answer); at most 64 KiB of an answer is read."),
     Setting("org_range_max", "1000000", "BREACHWATCH_ORG_RANGE_MAX",
             "Most numbers one organisation range may span."),
     Setting("key_rate", "100", "BREACHWATCH_KEY_RATE",
