@@ -1,6 +1,7 @@
 """Test helpers for notifications: a real SMTP server (aiosmtpd), a real webhook receiver (http.server), a raw
 TCP receiver that misbehaves on purpose (endless or trickling answers), all on 127.0.0.1, and readers for codes
-and links."""
+and links. Webhooks to 127.0.0.1 are refused unless BREACHWATCH_WEBHOOK_ALLOW names the receiver:
+`receiver.allow_env` does."""
 
 from __future__ import annotations
 
@@ -88,6 +89,16 @@ class WebhookReceiver:
         """Base URL of the receiver."""
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def allow(self) -> str:
+        """The BREACHWATCH_WEBHOOK_ALLOW entry naming this receiver (its address and port only)."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def allow_env(self) -> dict[str, str]:
+        """Environment that lets webhooks reach this receiver."""
+        return {"BREACHWATCH_WEBHOOK_ALLOW": self.allow}
+
     def keys(self) -> list[str]:
         """Idempotency keys of all requests, in arrival order (with repeats)."""
         return [r.headers.get("idempotency-key", "") for r in self.requests]
@@ -152,6 +163,11 @@ class RawReceiver:
     def url(self) -> str:
         """Base URL of the receiver."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def allow(self) -> str:
+        """The BREACHWATCH_WEBHOOK_ALLOW entry naming this receiver."""
+        return f"127.0.0.1:{self.port}"
 
     def _accept(self) -> None:
         while not self.stopped.is_set():

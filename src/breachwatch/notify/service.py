@@ -13,6 +13,7 @@ from ..catalog.notify_store import NotifyStore
 from ..config import Config
 from ..errors import ConfigError
 from ..index import NumberHasher
+from .destinations import Destinations
 from .dispatcher import Dispatcher, RetryPolicy
 from .mail import EmailSender, FileEmailSender, SmtpEmailSender
 from .matcher import Matcher, MatchReport
@@ -68,9 +69,14 @@ class Notifier:
         return self._email or email_sender_from(self.config)
 
     @cached_property
+    def destinations(self) -> Destinations:
+        """Where webhooks may go: public addresses and what BREACHWATCH_WEBHOOK_ALLOW names."""
+        return Destinations.parse(self.config.webhook_allow)
+
+    @cached_property
     def webhook(self) -> WebhookSender:
         """The webhook sender."""
-        return self._webhook or WebhookSender(self.config.notify_http_timeout)
+        return self._webhook or WebhookSender(self.config.notify_http_timeout, self.destinations)
 
     @cached_property
     def subscriptions(self) -> Subscriptions:
@@ -78,12 +84,13 @@ class Notifier:
         policy = SubscriptionPolicy(self.config.notify_code_ttl, self.config.notify_code_attempts,
                                     self.config.notify_codes_per_number)
         return Subscriptions(self.store, self.hasher, self.secrets, self.sms, self.email, self.config.public_url,
-                             self.config.mail_from, policy, self.clock)
+                             self.config.mail_from, policy, self.clock, destinations=self.destinations)
 
     @cached_property
     def organisations(self) -> Organisations:
         """Organisations and their numbers."""
-        return Organisations(self.store, self.hasher, self.secrets, self.config.org_range_max, self.clock)
+        return Organisations(self.store, self.hasher, self.secrets, self.config.org_range_max, self.clock,
+                             destinations=self.destinations)
 
     @cached_property
     def matcher(self) -> Matcher:
