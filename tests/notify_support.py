@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import json
+import os
 import re
 import socket
 import threading
@@ -232,6 +233,40 @@ def trickle_answer(interval: float, in_head: bool, total: float = 12.0) -> Calla
                 return
             receiver.send(connection, head[i:i + 1] if in_head and i < len(head) else b"x")
     return answer
+
+
+def socket_owners(local_port: int, remote_port: int | None = None) -> set[int]:
+    """Ids of the processes holding a TCP socket (IPv4 or IPv6) bound to `local_port`: the listener when
+    `remote_port` is None, else the connection to `remote_port` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, state, inode = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16), \
+                fields[3], fields[9]
+            if local == local_port and (state == "0A" if remote_port is None else remote == remote_port):
+                inodes.add(f"socket:[{inode}]")
+    owners = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in inodes for fd in fd_dir.iterdir()):
+                owners.add(int(fd_dir.parent.name))
+        except OSError:  # gone, or not ours to look at
+            continue
+    return owners
+
+
+def parent_of(pid: int) -> int:
+    """The parent process id of `pid` (Linux /proc)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def is_running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie (Linux /proc)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def sms_code(home: Path, masked: str) -> str:

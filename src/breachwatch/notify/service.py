@@ -3,7 +3,6 @@ and the outbox dispatcher, with the SMS, email and webhook backends the settings
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -107,11 +106,3 @@ class Notifier:
     def match_breach(self, name: str) -> MatchReport:
         """Queue notifications for everyone watching a number of breach `name` (idempotent)."""
         return self.matcher.match_breach(name)
-
-    def start_dispatcher(self, stop: threading.Event) -> threading.Thread:
-        """Run a dispatcher in a daemon thread until `stop` is set (for `serve`)."""
-        dispatcher = self.dispatcher()
-        thread = threading.Thread(target=dispatcher.run_forever, args=(self.config.notify_poll, stop.is_set),
-                                  name="breachwatch-notify", daemon=True)
-        thread.start()
-        return thread
