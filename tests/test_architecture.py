@@ -18,6 +18,7 @@ OWNERS = {
     "matplotlib": ("charts",),
     "distributed": ("cluster",),
     "dask": ("cluster",),
+    "httpcore": ("notify",),  # notify/outbound.py: bounded requests pinned to checked addresses
 }
 
 

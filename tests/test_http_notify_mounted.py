@@ -35,7 +35,7 @@ def test_subscribe_and_organisations_through_the_main_app(app_server: tuple[str,
         assert http.get("/api/v1/organisations", headers={"hibp-api-key": key}).status_code == 403
         made = http.post("/api/v1/organisations", headers={"hibp-api-key": admin},
                          json={"name": "acme", "ranges": ["+3222000000-+3222000099"],
-                               "webhook_url": "http://127.0.0.1:9/hook"})
+                               "webhook_url": "https://hooks.example/acme"})
         assert made.status_code == 201, made.text
         listed = http.get("/api/v1/organisations", headers={"hibp-api-key": admin}).json()
         assert [o["name"] for o in listed] == ["acme"]

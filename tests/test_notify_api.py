@@ -128,6 +128,8 @@ def test_bad_requests_are_problems(api: dict[str, Any]) -> None:
         ({"number": CLEAN}, "Invalid request"),
         ({"number": CLEAN, "email": "not-an-address"}, "Invalid request"),
         ({"number": CLEAN, "webhook_url": "ftp://x.test/"}, "Invalid request"),
+        ({"number": CLEAN, "webhook_url": "http://169.254.169.254/latest/meta-data/"}, "Invalid request"),
+        ({"number": CLEAN, "webhook_url": "http://0x7f000001:6379/"}, "Invalid request"),
     ]
     for body, title in cases:
         response = client.post("/api/v1/subscriptions", json=body)

@@ -23,7 +23,7 @@ NUMBERS = ["+201001234501", "+201001234502", "+201001234503", "+201001234504", "
 def test_killed_dispatcher_restarted_delivers_each_once(tmp_path: Path) -> None:
     home = tmp_path / "home"
     receiver = WebhookReceiver(block_on=3).start()
-    services = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY}, home=home))
+    services = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY, **receiver.allow_env}, home=home))
     try:
         for number in NUMBERS:
             sub = services.notifier.subscriptions.subscribe(number, webhook_url=receiver.url + "/hook")
@@ -36,7 +36,7 @@ def test_killed_dispatcher_restarted_delivers_each_once(tmp_path: Path) -> None:
         services.close()
 
     env = {**os.environ, "BREACHWATCH_SECRET_KEY": TEST_KEY, "BREACHWATCH_NOTIFY_LEASE": "1",
-           "BREACHWATCH_NOTIFY_POLL": "0.2"}
+           "BREACHWATCH_NOTIFY_POLL": "0.2", **receiver.allow_env}
     command = [sys.executable, "-m", "breachwatch.cli", "--home", str(home), "notify", "run"]
     try:
         with open(tmp_path / "first.log", "w") as log:

@@ -56,7 +56,7 @@ def test_subscribers_get_exactly_one_email_and_one_signed_webhook(tmp_path: Path
     port, box = smtp
     home = tmp_path / "home"
     receiver = WebhookReceiver().start()
-    services = make_services(home, port)
+    services = make_services(home, port, **receiver.allow_env)
     try:
         subs = services.notifier.subscriptions
         email_sub = subscribe_email(services, home, LEAKED, "mona@mail.test", box)
@@ -131,8 +131,9 @@ def test_receiver_down_for_a_while_gets_it_after_retries(tmp_path: Path, smtp: t
     port, _box = smtp
     now = [1_000_000.0]
     home = tmp_path / "home"
-    services = make_services(home, port, BREACHWATCH_NOTIFY_RETRY_BASE="10", BREACHWATCH_NOTIFY_RETRY_MAX="15")
     receiver = WebhookReceiver()  # not started yet: connection refused
+    services = make_services(home, port, BREACHWATCH_NOTIFY_RETRY_BASE="10", BREACHWATCH_NOTIFY_RETRY_MAX="15",
+                             **receiver.allow_env)
     try:
         notifier = services.notifier
         notifier.clock = lambda: now[0]

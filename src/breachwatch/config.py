@@ -93,7 +93,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notify_poll", "5", "BREACHWATCH_NOTIFY_POLL",
             "Seconds `breachwatch notify run` sleeps when nothing is due."),
     Setting("notify_http_timeout", "10", "BREACHWATCH_NOTIFY_HTTP_TIMEOUT",
-            "Timeout in seconds of webhook and SMS gateway requests."),
+            "Deadline in seconds of one whole webhook or SMS gateway request (resolving the name, connecting, "
+            "sending, the answer); at most 64 KiB of an answer is read."),
+    Setting("webhook_allow", None, "BREACHWATCH_WEBHOOK_ALLOW",
+            "Internal webhook destinations allowed despite the address filter (comma-separated CIDRs, addresses "
+            "and host names, each with an optional :PORT, e.g. '10.1.2.0/24,hooks.internal:8443'). Default: "
+            "none; loopback, private, link-local, unique-local, multicast and cloud metadata addresses are "
+            "refused."),
     Setting("org_range_max", "1000000", "BREACHWATCH_ORG_RANGE_MAX",
             "Most numbers one organisation range may span."),
     Setting("key_rate", "100", "BREACHWATCH_KEY_RATE",
@@ -158,6 +164,7 @@ class Config:
     notify_lease: float = 120.0
     notify_poll: float = 5.0
     notify_http_timeout: float = 10.0
+    webhook_allow: str | None = None
     org_range_max: int = 1_000_000
     key_rate: float = 100.0
     ip_rate: float = 0.5

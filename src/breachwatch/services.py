@@ -22,6 +22,7 @@ from .index import NumberHasher
 from .ingest import IngestOptions, ProgressCallback, ingest
 from .models import IngestReport
 from .notify import Notifier
+from .notify.process import DispatcherProcess, StopFlag
 from .phone import cache_file, prepare_automata, use_automata
 from .private import PrivateIndex
 from .secretkey import derive_key, load_master_key
@@ -134,6 +135,10 @@ class Services:
         """Subscriptions, organisations, breach matching and the notification outbox."""
         return Notifier(self.config, self.catalog, self.hasher, self.master_key)
 
+    def start_dispatcher_process(self) -> DispatcherProcess:
+        """Deliver the notification outbox in a child process (see notify/process.py) with these settings."""
+        return DispatcherProcess.start(run_dispatcher, self.config)
+
     def _after_publish(self, breach: str) -> None:
         # The breach is loaded whatever happens here; a failed match is logged and can be re-run on demand.
         try:
@@ -153,3 +158,12 @@ class Services:
             self.catalog.close()
         if "guard" in self.__dict__:
             self.guard.close()
+
+
+def run_dispatcher(config: Config, stop: StopFlag) -> None:
+    """Deliver the notification outbox until `stop` is set: the body of serve's dispatcher process."""
+    services = Services(config)
+    try:
+        services.notifier.dispatcher().run_forever(config.notify_poll, stop.is_set, stop.wait)
+    finally:
+        services.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import click
 
 from .app import console, main, services_of, user_errors
@@ -18,7 +16,8 @@ from .app import console, main, services_of, user_errors
               help="ASGI server: uvicorn keeps the p99 lowest at a steady 10,000 checks/s here, granian answers "
                    "~10% more at saturation (bench/RESULTS.md).")
 @click.option("--dispatcher/--no-dispatcher", default=True, show_default=True,
-              help="Also deliver pending notifications (one dispatcher thread in this process).")
+              help="Also deliver pending notifications (one dispatcher in a child process of its own, never in a "
+                   "process that answers HTTP).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, server: str, dispatcher: bool) -> None:
     """Serve the HIBP v3-compatible API, breachwatch's /api/v1, the web page, /metrics and /healthz; deliver
@@ -29,12 +28,12 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, server: str, d
     with user_errors():
         services.prepare_fast_path()  # built once here, loaded by every worker
         services.checker  # noqa: B018 - fail early (bad key, broken index) before starting workers
+        services.notifier.destinations  # noqa: B018 - and on a bad BREACHWATCH_WEBHOOK_ALLOW
         console.print(f"serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
                       f"on {server} (data: {services.config.home})")
-        stop = threading.Event()
-        if dispatcher:
-            services.notifier.start_dispatcher(stop)
+        child = services.start_dispatcher_process() if dispatcher else None
         try:
             run(services.config, host, port, workers, server)
         finally:
-            stop.set()
+            if child is not None:
+                child.stop(services.config.notify_http_timeout + 20)

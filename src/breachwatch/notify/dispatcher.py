@@ -74,32 +74,39 @@ class Dispatcher:
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def run_once(self, batch: int = 100) -> DispatchReport:
-        """Deliver what is due now (one batch); rows leased by others or scheduled later are left alone."""
+    def run_once(self, batch: int = 100, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
+        """Deliver what is due now (one batch); rows leased by others or scheduled later are left alone, and so
+        are the rest of the batch once `should_stop()` says so."""
         report = DispatchReport()
         for row_id in self.store.due(self.clock(), batch):
+            if should_stop():
+                break
             row = self.store.claim(row_id, self.owner, self.clock(), self.policy.lease)
             if row is not None:
                 self._deliver(row, report)
         return report
 
-    def drain(self) -> DispatchReport:
-        """Run passes until nothing is due now."""
+    def drain(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchReport:
+        """Run passes until nothing is due now (or `should_stop()`)."""
         total = DispatchReport()
-        while True:
-            report = self.run_once()
+        while not should_stop():
+            report = self.run_once(should_stop=should_stop)
             total.add(report)
             if not (report.delivered or report.retried or report.failed or report.cancelled):
-                return total
+                break
+        return total
 
-    def run_forever(self, poll: float, should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Deliver continuously, sleeping `poll` seconds when nothing is due."""
+    def run_forever(self, poll: float, should_stop: Callable[[], bool] = lambda: False,
+                    sleep: Callable[[float], None] = time.sleep) -> None:
+        """Deliver continuously, sleeping `poll` seconds (with `sleep`) when nothing is due, until `should_stop()`;
+        a delivery in hand is finished first (each is bounded by the HTTP deadline or the SMTP timeout)."""
         while not should_stop():
-            report = self.drain()
+            report = self.drain(should_stop)
             if report.delivered or report.retried or report.failed or report.cancelled:
                 log.info("notify: delivered %d, retrying %d, failed %d, cancelled %d", report.delivered,
                          report.retried, report.failed, report.cancelled)
-            time.sleep(poll)
+            if not should_stop():
+                sleep(poll)
 
     def _deliver(self, row: OutboxRecord, report: DispatchReport) -> None:
         try:

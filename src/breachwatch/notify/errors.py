@@ -25,3 +25,7 @@ class TooManyRequestsError(BreachwatchError):
 
 class SubscriptionInputError(BreachwatchError):
     """A subscription or organisation request is malformed (names the field and why)."""
+
+
+class DeliveryError(BreachwatchError):
+    """A message could not be handed to its transport (SMS gateway, SMTP server, webhook receiver)."""

@@ -15,6 +15,7 @@ from ..catalog.notify_store import NotifyStore, OrganisationRecord
 from ..errors import InputError
 from ..index import NumberHasher
 from ..phone import mask_e164, normalize
+from .destinations import Destinations
 from .errors import SubscriptionInputError
 from .subscriptions import check_email, check_webhook_url
 from .tokens import NotifySecrets, same
@@ -62,8 +63,9 @@ class Organisations:
     """Register, list and remove organisations."""
 
     def __init__(self, store: NotifyStore, hasher: NumberHasher, secrets: NotifySecrets, range_max: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, destinations: Destinations | None = None) -> None:
         self.store, self.hasher, self.secrets = store, hasher, secrets
+        self.destinations = destinations
         self.range_max = range_max
         self.clock = clock
 
@@ -104,7 +106,7 @@ class Organisations:
         if email is None and webhook_url is None:
             raise SubscriptionInputError("give an email and/or a webhook URL to notify")
         email = check_email(email) if email is not None else None
-        webhook_url = check_webhook_url(webhook_url) if webhook_url is not None else None
+        webhook_url = check_webhook_url(webhook_url, self.destinations) if webhook_url is not None else None
         sets = list(numbers)
         hashes = np.concatenate([s.hashes for s in sets]) if sets else np.zeros(0, dtype=np.uint64)
         masked = [m for s in sets for m in s.masked]

@@ -3,7 +3,6 @@ and the outbox dispatcher, with the SMS, email and webhook backends the settings
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -13,6 +12,7 @@ from ..catalog.notify_store import NotifyStore
 from ..config import Config
 from ..errors import ConfigError
 from ..index import NumberHasher
+from .destinations import Destinations
 from .dispatcher import Dispatcher, RetryPolicy
 from .mail import EmailSender, FileEmailSender, SmtpEmailSender
 from .matcher import Matcher, MatchReport
@@ -68,9 +68,14 @@ class Notifier:
         return self._email or email_sender_from(self.config)
 
     @cached_property
+    def destinations(self) -> Destinations:
+        """Where webhooks may go: public addresses and what BREACHWATCH_WEBHOOK_ALLOW names."""
+        return Destinations.parse(self.config.webhook_allow)
+
+    @cached_property
     def webhook(self) -> WebhookSender:
         """The webhook sender."""
-        return self._webhook or WebhookSender(self.config.notify_http_timeout)
+        return self._webhook or WebhookSender(self.config.notify_http_timeout, self.destinations)
 
     @cached_property
     def subscriptions(self) -> Subscriptions:
@@ -80,12 +85,13 @@ class Notifier:
                                     config.notify_codes_per_number, config.notify_codes_per_day,
                                     config.notify_verify_per_day, config.sms_per_hour)
         return Subscriptions(self.store, self.hasher, self.secrets, self.sms, self.email, self.config.public_url,
-                             self.config.mail_from, policy, self.clock)
+                             self.config.mail_from, policy, self.clock, destinations=self.destinations)
 
     @cached_property
     def organisations(self) -> Organisations:
         """Organisations and their numbers."""
-        return Organisations(self.store, self.hasher, self.secrets, self.config.org_range_max, self.clock)
+        return Organisations(self.store, self.hasher, self.secrets, self.config.org_range_max, self.clock,
+                             destinations=self.destinations)
 
     @cached_property
     def matcher(self) -> Matcher:
@@ -102,11 +108,3 @@ class Notifier:
     def match_breach(self, name: str) -> MatchReport:
         """Queue notifications for everyone watching a number of breach `name` (idempotent)."""
         return self.matcher.match_breach(name)
-
-    def start_dispatcher(self, stop: threading.Event) -> threading.Thread:
-        """Run a dispatcher in a daemon thread until `stop` is set (for `serve`)."""
-        dispatcher = self.dispatcher()
-        thread = threading.Thread(target=dispatcher.run_forever, args=(self.config.notify_poll, stop.is_set),
-                                  name="breachwatch-notify", daemon=True)
-        thread.start()
-        return thread

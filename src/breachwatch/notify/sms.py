@@ -9,14 +9,10 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-import httpx
-
-from ..errors import BreachwatchError
+from ..errors import ConfigError
 from ..phone import mask_e164
-
-
-class DeliveryError(BreachwatchError):
-    """A message could not be handed to its transport (SMS gateway, SMTP server, webhook receiver)."""
+from .errors import DeliveryError as DeliveryError  # re-exported: it was defined here first
+from .outbound import BoundedPoster, parse_target
 
 
 class SmsSender(Protocol):
@@ -43,21 +39,24 @@ class ConsoleSmsSender:
 
 
 class HttpSmsSender:
-    """A generic HTTP SMS gateway: POST {"to", "text", "sender"} as JSON with a bearer token."""
+    """A generic HTTP SMS gateway: POST {"to", "text", "sender"} as JSON with a bearer token. The gateway is the
+    operator's, so its address is not filtered, but each request has one deadline (`timeout`) and at most 64 KiB
+    of the answer is read."""
 
-    def __init__(self, url: str, token: str | None, sender: str, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self.url = url
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+    def __init__(self, url: str, token: str | None, sender: str, timeout: float = 10.0) -> None:
+        try:
+            self.target = parse_target(url)
+        except ValueError as exc:
+            raise ConfigError(f"BREACHWATCH_SMS_GATEWAY_URL: {exc}") from None
+        self._headers = {"Content-Type": "application/json", "User-Agent": "breachwatch-sms/1"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self.sender = sender
-        self._client = httpx.Client(timeout=timeout, transport=transport)
+        self._poster = BoundedPoster(timeout, "SMS gateway")
 
     def send(self, to_e164: str, text: str) -> None:
-        """POST the message; any non-2xx answer or network error is a DeliveryError."""
-        try:
-            response = self._client.post(self.url, json={"to": to_e164, "text": text, "sender": self.sender},
-                                         headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"SMS gateway unreachable: {type(exc).__name__}") from None
-        if not response.is_success:
-            raise DeliveryError(f"SMS gateway answered HTTP {response.status_code}")
+        """POST the message; any non-2xx answer, network error or the deadline is a DeliveryError."""
+        body = json.dumps({"to": to_e164, "text": text, "sender": self.sender}).encode()
+        answer = self._poster.post(self.target, body, self._headers)
+        if not answer.ok:
+            raise DeliveryError(f"SMS gateway answered HTTP {answer.status}")

@@ -7,12 +7,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from ..catalog.notify_store import NotifyStore, Quota, signed_int
 from ..errors import NumberError
 from ..index import NumberHasher
 from ..phone import mask_e164, normalize
+from .destinations import Destinations
 from .errors import InvalidCodeError, InvalidTokenError, SubscriptionInputError, TooManyRequestsError
 from .mail import EmailSender
 from .messages import confirmation_email
@@ -64,12 +64,10 @@ def check_email(email: str) -> str:
     return email
 
 
-def check_webhook_url(url: str) -> str:
-    """The URL if it is an absolute http(s) URL without credentials; else SubscriptionInputError."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or len(url) > 2048:
-        raise SubscriptionInputError("webhook_url must be an absolute http(s) URL without credentials")
-    return url.strip()
+def check_webhook_url(url: str, destinations: Destinations | None = None) -> str:
+    """The URL if it is an absolute http(s) URL without credentials whose host is not a refused internal address
+    (see notify/destinations.py); else SubscriptionInputError."""
+    return (destinations or Destinations()).check_url(url)
 
 
 class Subscriptions:
@@ -77,8 +75,10 @@ class Subscriptions:
 
     def __init__(self, store: NotifyStore, hasher: NumberHasher, secrets: NotifySecrets, sms: SmsSender,
                  email: EmailSender, public_url: str, mail_from: str,
-                 policy: SubscriptionPolicy | None = None, clock: Callable[[], float] = time.time) -> None:
+                 policy: SubscriptionPolicy | None = None, clock: Callable[[], float] = time.time,
+                 destinations: Destinations | None = None) -> None:
         self.store, self.hasher, self.secrets = store, hasher, secrets
+        self.destinations = destinations
         self.sms, self.email = sms, email
         self.public_url = public_url.rstrip("/")
         self.mail_from = mail_from
@@ -91,7 +91,7 @@ class Subscriptions:
         if (email is None) == (webhook_url is None):
             raise SubscriptionInputError("give exactly one of email or webhook_url")
         email = check_email(email) if email is not None else None
-        webhook_url = check_webhook_url(webhook_url) if webhook_url is not None else None
+        webhook_url = check_webhook_url(webhook_url, self.destinations) if webhook_url is not None else None
         norm = normalize(number, region)
         if norm.e164 is None:
             raise NumberError(f"cannot read the number as a phone number ({norm.reason})")
