@@ -20,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from breachwatch import client, oprf
+from breachwatch import client
 from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
-from breachwatch.private import BUCKETS, ENTRY_BYTES, PREFIX_BITS, padded_size
-from breachwatch.private_build import build_private
+from breachwatch.private import oprf
+from breachwatch.private.build import build_private
+from breachwatch.private.protocol import BUCKETS, ENTRY_BYTES, PREFIX_BITS
+from breachwatch.private.server import padded_size
 from breachwatch.services import Services
 from breachwatch.synth import SynthOptions, synthesize
 
@@ -55,7 +57,7 @@ def _padded_bytes(numbers: int, seed: int = 1) -> tuple[int, int]:
 def _breakdown(sample: list[str]) -> dict[str, float]:
     """Single-thread µs per number of each build step, on `sample` (E.164 strings)."""
     from breachwatch.phone import normalize
-    from breachwatch.private import entry_key, entry_tag, seal_entry
+    from breachwatch.private.protocol import entry_key, entry_tag, seal_entry
 
     sk = oprf.derive_key_pair(bytes(32), b"bench").sk
     out: dict[str, float] = {}

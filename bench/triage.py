@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from breachwatch.numtypes import KINDS, classify
+from breachwatch.analysis.number_types import KINDS, classify
 from breachwatch.phone import REGION_INDEX, mobile_example
 from breachwatch.synth import default_mix
 
@@ -72,9 +72,9 @@ def write_dump(path: Path, numbers: np.ndarray) -> None:
 
 def stage(name: str, path: Path, rows: int, sample: int) -> dict[str, float]:
     """Run one stage in this process; returns its rows, seconds and peak RSS."""
+    from breachwatch.analysis.triage import TriageOptions, TriageReport, _analyse, triage
     from breachwatch.phone import normalize_many
     from breachwatch.readers import read_batches, sniff_layout
-    from breachwatch.triage import TriageOptions, TriageReport, _analyse, triage
 
     started = time.perf_counter()
     claim = {"EG": 45_000_000, "IT": 35_700_000, "US": 32_000_000, "GB": 11_000_000, "MY": 12_000_000}

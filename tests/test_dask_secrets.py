@@ -25,8 +25,9 @@ from breachwatch.config import load_config
 from breachwatch.errors import BreachwatchError
 from breachwatch.index import NumberHasher
 from breachwatch.ingest import IngestOptions
-from breachwatch.private import ENTRY_BYTES, PrivateIndex, server_key
-from breachwatch.private_build import build_private, private_dir
+from breachwatch.private.build import build_private, private_dir
+from breachwatch.private.protocol import ENTRY_BYTES, server_key
+from breachwatch.private.server import PrivateIndex
 from breachwatch.secretkey import derive_key
 from breachwatch.services import Services
 from conftest import TEST_KEY, run_cli

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backends import postgres_schema_url
-from breachwatch.checker import Checker
+from breachwatch.check.checker import Checker
 from breachwatch.config import load_config
 from breachwatch.errors import IndexCorruptError
 from breachwatch.ingest import IngestOptions

@@ -28,7 +28,7 @@ from breachwatch.phone import (
 from breachwatch.phone.automaton import AUTOMATA, SLOW
 from breachwatch.phone.classify import classify, national_readings
 from breachwatch.phone.national import national_candidates
-from breachwatch.phone.policy import REGION_INDEX
+from breachwatch.phone.reference import REGION_INDEX
 from phone_rows import rows
 
 

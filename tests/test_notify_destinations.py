@@ -19,7 +19,7 @@ from breachwatch.notify.errors import SubscriptionInputError
 from breachwatch.notify.outbound import IPAddress, ipv4_any_spelling, parse_target
 from breachwatch.notify.sms import DeliveryError
 from breachwatch.notify.subscriptions import check_webhook_url
-from breachwatch.notify.webhook import WebhookSender
+from breachwatch.notify.webhooks import WebhookSender
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
 from conftest import TEST_KEY

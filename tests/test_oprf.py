@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from breachwatch import oprf
+from breachwatch.private import oprf
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "rfc9497-oprf-vectors.json").read_text())
 SUITE = next(s for s in VECTORS if s["identifier"] == "ristretto255-SHA512" and s["mode"] == 0)

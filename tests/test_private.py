@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
-from breachwatch import client, oprf
+from breachwatch import client
 from breachwatch.config import load_config
 from breachwatch.errors import BreachwatchError
 from breachwatch.ingest import IngestOptions
-from breachwatch.private import BUCKETS, ENTRY_BYTES, PrivateIndex, bucket_path, prefix_of
-from breachwatch.private_build import build_private, private_dir
+from breachwatch.private import oprf
+from breachwatch.private.build import build_private, private_dir
+from breachwatch.private.protocol import BUCKETS, ENTRY_BYTES, bucket_path, prefix_of
+from breachwatch.private.server import PrivateIndex
 from breachwatch.services import Services
 from breachwatch.synth import SynthOptions, synthesize
 from conftest import SMALL_MIX, TEST_KEY

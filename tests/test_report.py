@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from breachwatch.analysis.overlap import overlap_matrix
+from breachwatch.analysis.report import breach_chart, breach_html, breach_report, triage_chart, triage_html
+from breachwatch.analysis.triage import triage
 from breachwatch.ingest import IngestOptions
-from breachwatch.overlap import overlap_matrix
-from breachwatch.report import breach_chart, breach_html, breach_report, triage_chart, triage_html
 from breachwatch.services import Services
 from breachwatch.synth import SynthOptions, synthesize
-from breachwatch.triage import triage
 from conftest import run_cli
 from fabricate import sequential, write_lines
 

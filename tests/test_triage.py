@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from breachwatch.claims import parse_claim, poisson_interval
+from breachwatch.analysis.claims import parse_claim, poisson_interval
+from breachwatch.analysis.number_types import KINDS, classify
+from breachwatch.analysis.triage import triage
 from breachwatch.errors import InputError
 from breachwatch.ingest import IngestOptions
-from breachwatch.numtypes import KINDS, classify
 from breachwatch.phone import REGION_INDEX, Status, normalize, number_kind
 from breachwatch.services import Services
 from breachwatch.synth import SynthOptions, synthesize
-from breachwatch.triage import triage
 from fabricate import sequential, uniform, write_lines
 
 CLAIM = Path(__file__).parent / "data" / "whatsapp-2022-claim.csv"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .catalog import Catalog
 from .catalog.keys import ApiKeyStore
-from .checker import Checker
+from .check.checker import Checker
 from .config import Config, load_config
 from .datahome import DataHome
 from .errors import ConfigError
@@ -24,7 +24,7 @@ from .models import IngestReport
 from .notify import Notifier
 from .notify.process import DispatcherProcess, StopFlag
 from .phone import cache_file, prepare_automata, use_automata
-from .private import PrivateIndex
+from .private.server import PrivateIndex
 from .secretkey import derive_key, load_master_key
 from .taskkeys import hold
 

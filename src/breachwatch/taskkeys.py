@@ -70,7 +70,7 @@ def oprf_secret(ref: KeyRef) -> bytes:
     """The OPRF secret scalar of the deployment whose index key `ref` names (derived once per process)."""
     entry = _get(ref)
     if entry.oprf is None:
-        from .private import server_key  # imported here: ingest workers never need it
+        from .private.protocol import server_key  # imported here: ingest workers never need it
 
         entry.oprf = server_key(entry.master).sk
     return entry.oprf

@@ -13,12 +13,12 @@ import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..checker import Checker
-from ..doctor import examine
+from ..check.checker import Checker
+from ..check.doctor import examine
+from ..check.shapes import breach_dict, result_dict
 from ..errors import BreachwatchError
 from ..ingest import IngestOptions
 from ..models import VERIFICATION_STATUSES, CheckResult, IngestReport
-from ..serialize import breach_dict, result_dict
 from ..services import Services
 from ..synth import SynthOptions, parse_mix, synthesize
 from .app import console, err, main, services_of, user_errors

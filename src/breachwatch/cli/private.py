@@ -12,9 +12,9 @@ from typing import Any
 import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from ..client import PrivateResult, private_check
 from ..errors import BreachwatchError
-from ..private_build import BuildReport, DumpOptions, build_private
+from ..private.build import BuildReport, DumpOptions, build_private
+from ..private.client import PrivateResult, private_check
 from ..services import Services
 from .app import console, err, main, services_of, user_errors
 

@@ -14,7 +14,7 @@ from ..errors import BreachwatchError
 from .app import console, main, services_of, user_errors
 
 if TYPE_CHECKING:
-    from ..triage import TriageReport
+    from ..analysis.triage import TriageReport
 
 
 def _write(path: Path, data: bytes | str) -> None:
@@ -49,8 +49,8 @@ def triage_command(ctx: click.Context, file: Path, claim_path: Path | None, samp
                    default_region: str | None, phone_column: str | None, country_column: str | None,
                    not_messenger: bool, seed: int, as_json: bool, html_out: Path | None, png_out: Path | None) -> None:
     """Is a claimed leak real, recycled or fabricated? Reads FILE without loading it into the index."""
-    from ..report import triage_chart, triage_html
-    from ..triage import TriageOptions, triage
+    from ..analysis.report import triage_chart, triage_html
+    from ..analysis.triage import TriageOptions, triage
 
     services = services_of(ctx)
     with user_errors():
@@ -119,7 +119,7 @@ def _print_triage(report: TriageReport) -> None:
 @click.pass_context
 def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, png_out: Path | None) -> None:
     """Per-country and per-region counts of a breach, its data classes, status and a bar chart."""
-    from ..report import breach_chart, breach_html, breach_report
+    from ..analysis.report import breach_chart, breach_html, breach_report
 
     services = services_of(ctx)
     with user_errors():
@@ -150,7 +150,7 @@ def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, 
 @click.pass_context
 def overlap(ctx: click.Context, as_json: bool) -> None:
     """The overlap matrix of all loaded breaches: share of each row's numbers that are also in each column."""
-    from ..overlap import overlap_matrix
+    from ..analysis.overlap import overlap_matrix
 
     services = services_of(ctx)
     with user_errors():

@@ -1,20 +1,30 @@
 """Simulated clients: a legitimate population (people, organisations) and attacker strategies. Each actor
-issues requests through `Sim.request` and says when it acts next."""
+issues requests through the simulation's `Gateway` and says when it acts next."""
 
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .clients import ClientId
-
-if TYPE_CHECKING:
-    from .simulate import Sim
+from .sim_world import Numbers
 
 HOUR = 3600.0
 DAY = 86400.0
+
+
+class Gateway(Protocol):
+    """What an actor needs of the simulation: its random source, numbers to ask about, and one API request
+    through the guard."""
+
+    rng: random.Random
+    numbers: Numbers
+
+    def request(self, client: ClientId, numbers: list[str], now: float) -> tuple[bool, int, list[int]]:
+        """(answered, retry_after, breach count per number) of one request at `now`."""
+        ...
 
 
 @dataclass
@@ -33,11 +43,11 @@ class Actor:
     learned_at_detection: int | None = None
     done: bool = False
 
-    def act(self, sim: Sim, now: float) -> float | None:
+    def act(self, sim: Gateway, now: float) -> float | None:
         """Do the next thing; return when to act again (None when finished)."""
         raise NotImplementedError
 
-    def ask(self, sim: Sim, client: ClientId, numbers: list[str], now: float) -> tuple[bool, int]:
+    def ask(self, sim: Gateway, client: ClientId, numbers: list[str], now: float) -> tuple[bool, int]:
         """Send one request; count what was learned; return (answered, retry_after)."""
         allowed, retry_after, found = sim.request(client, numbers, now)
         if self.detected is not None and self.learned_at_detection is None:
@@ -59,7 +69,7 @@ class Person(Actor):
     todo: list[str] = field(default_factory=list)
     tries: int = 0
 
-    def act(self, sim: Sim, now: float) -> float | None:
+    def act(self, sim: Gateway, now: float) -> float | None:
         """See Actor.act."""
         if not self.todo:
             return None
@@ -81,7 +91,7 @@ class Organisation(Actor):
     passes: int = 1
     position: int = 0
 
-    def act(self, sim: Sim, now: float) -> float | None:
+    def act(self, sim: Gateway, now: float) -> float | None:
         """See Actor.act."""
         rng = sim.rng
         chunk = self.staff[self.position:self.position + self.batch]
@@ -109,7 +119,7 @@ class Sweeper(Actor):
     cursor: int = 0
     pending: list[str] = field(default_factory=list)
 
-    def next_numbers(self, sim: Sim) -> list[str]:
+    def next_numbers(self, sim: Gateway) -> list[str]:
         """The next batch of numbers to try."""
         if self.source == "sequential":
             out = [f"+{self.cursor + i}" for i in range(self.batch)]
@@ -120,7 +130,7 @@ class Sweeper(Actor):
             return out
         return [sim.numbers.draw(self.source) for _ in range(self.batch)]
 
-    def act(self, sim: Sim, now: float) -> float | None:
+    def act(self, sim: Gateway, now: float) -> float | None:
         """See Actor.act."""
         if not self.pending:
             self.pending = self.next_numbers(sim)
@@ -143,7 +153,7 @@ class Distributed(Actor):
     resting: dict[int, float] = field(default_factory=dict)
     source: str = ""
 
-    def act(self, sim: Sim, now: float) -> float | None:
+    def act(self, sim: Gateway, now: float) -> float | None:
         """See Actor.act."""
         rng = sim.rng
         ready = [i for i in range(len(self.clients)) if self.resting.get(i, 0.0) <= now]

@@ -22,7 +22,7 @@ from .mail import EmailSender
 from .messages import breach_email, webhook_body
 from .sms import DeliveryError
 from .tokens import NotifySecrets
-from .webhook import WebhookSender
+from .webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 

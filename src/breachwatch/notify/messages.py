@@ -9,8 +9,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from ..advice import advice_for
-from ..webhooks import IDEMPOTENCY_HEADER
+from ..check.advice import advice_for
+from .webhooks import IDEMPOTENCY_HEADER
 
 EMAIL_IDEMPOTENCY_HEADER = "Breachwatch-" + IDEMPOTENCY_HEADER
 # Long link headers must stay whole: SMTP policy with RFC 5322's hard line limit, not the 78-column fold.

@@ -20,7 +20,7 @@ from .orgs import Organisations
 from .sms import ConsoleSmsSender, HttpSmsSender, SmsSender
 from .subscriptions import SubscriptionPolicy, Subscriptions
 from .tokens import NotifySecrets
-from .webhook import WebhookSender
+from .webhooks import WebhookSender
 
 
 def sms_sender_from(config: Config) -> SmsSender:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .automaton import cache_file, prepare_automata, use_automata
 from .fast import normalize_fast, undecided_rows
-from .policy import (
+from .reference import (
     REGION_INDEX,
     REGIONS,
     REJECT_REASONS,

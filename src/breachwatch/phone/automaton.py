@@ -26,7 +26,7 @@ import phonenumbers
 
 from .classify import LENGTH_REASON_CODE, NO_REASON, REASON_CODE, SLOW
 from .kernels import POW10, count_label_hits, run_automata
-from .policy import REGION_INDEX, REGIONS, SUPPORTED_REGIONS
+from .reference import REGION_INDEX, REGIONS, SUPPORTED_REGIONS
 from .tables import LENGTH_POSSIBLE, MAX_NSN, RegionTable, country_table, region_table
 
 _PAD = 10  # the symbol after the last digit: every state stays where it is

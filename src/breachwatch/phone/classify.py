@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .policy import REGION_INDEX, REJECT_REASONS
+from .reference import REGION_INDEX, REJECT_REASONS
 from .tables import LENGTH_POSSIBLE, LENGTH_REASONS, MAX_NSN, CountryTable, RegionTable, country_table, region_table
 
 SLOW = 255  # status of a candidate left to the per-row path

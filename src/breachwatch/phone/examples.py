@@ -7,7 +7,7 @@ from functools import cache
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from .policy import SUPPORTED_REGIONS
+from .reference import SUPPORTED_REGIONS
 
 _TYPES = (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE,
           PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.VOIP,

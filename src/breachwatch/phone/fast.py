@@ -35,7 +35,7 @@ from .kernels import (
     split_country_code,
 )
 from .national import national_candidates, strip_international
-from .policy import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, Hints, NormalizedBatch, Texts, normalize
+from .reference import REGION_INDEX, REJECT_REASONS, SUPPORTED_REGIONS, Hints, NormalizedBatch, Texts, normalize
 from .tables import country_codes
 from .texts import Utf8Texts
 

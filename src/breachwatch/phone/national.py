@@ -16,7 +16,7 @@ import numpy as np
 from .automaton import AUTOMATA
 from .classify import NO_REASON, REASON_CODE, SLOW, national_readings
 from .kernels import MAX_DIGITS, POW10
-from .policy import REGION_INDEX, REGIONS
+from .reference import REGION_INDEX, REGIONS
 from .tables import MAX_NSN, country_table, region_table
 
 _ALTERNATIVES = 3

@@ -11,7 +11,7 @@ import threading
 from .automaton import AUTOMATA
 from .fast import DIGIT_SETS, MAX_TEXT, PLUS_SHAPE, WS
 from .kernels import MAX_DIGITS
-from .policy import REGIONS, REJECT_REASONS, Normalized, Status
+from .reference import REGIONS, REJECT_REASONS, Normalized, Status
 from .tables import MAX_NSN, country_codes
 
 _DIGITS = str.maketrans({ch: str(i) for digits in DIGIT_SETS for i, ch in enumerate(digits)})

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..check.shapes import breach_stats, public_hits, result_dict
 from ..errors import UnknownBreachError
 from ..services import Services
 from .auth import authenticate
@@ -18,7 +19,6 @@ from .bodies import BodyLimit, BodyRoute, read_json
 from .context import context_of
 from .hibp_api import json_response, parse_region, region_param
 from .problems import Problem
-from .shapes import breach_stats, public_hits, result_dict
 
 MAX_BATCH = 1000
 #: A batch of MAX_BATCH numbers written out in full, with room to spare.

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..check.shapes import hibp_breach, public_hits
 from ..models import DATA_CLASS_BITS, PHONE_NUMBERS
 from ..phone import REGION_INDEX
 from ..services import Services
 from .auth import authenticate
 from .context import BreachSnapshot, context_of, header
 from .problems import Problem
-from .shapes import hibp_breach, public_hits
 
 _JSON = "application/json; charset=utf-8"
 _JSON_HEADER = (b"content-type", _JSON.encode())

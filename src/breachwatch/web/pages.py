@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..check.shapes import public_hits
 from ..models import CheckResult
 from ..phone import REGIONS, country_code_for_region
 from ..services import Services
@@ -23,7 +24,6 @@ from .bodies import BodyLimit, BodyRoute, read_body
 from .charts import country_bars
 from .context import context_of
 from .problems import Problem
-from .shapes import public_hits
 
 _HERE = Path(__file__).parent
 _ENV = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]),

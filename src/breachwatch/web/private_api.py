@@ -17,8 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from ..catalog.keys import ApiKey
-from ..oprf import InvalidElementError, validate_element
-from ..private import BUCKETS, ENTRY_BYTES, PREFIX_BITS, PrivateIndex
+from ..private.oprf import InvalidElementError, validate_element
+from ..private.protocol import BUCKETS, ENTRY_BYTES, PREFIX_BITS
+from ..private.server import PrivateIndex
 from ..services import Services
 from .auth import authenticate
 from .bodies import BodyLimit, BodyRoute, read_json

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..claims import parse_claim
+from ..analysis.claims import parse_claim
+from ..analysis.report import breach_chart, breach_html, breach_report, triage_html
+from ..analysis.triage import TriageOptions, triage
 from ..datahome import DataHome
 from ..errors import BreachwatchError, UnknownBreachError
-from ..report import breach_chart, breach_html, breach_report, triage_html
 from ..services import Services
-from ..triage import TriageOptions, triage
 from .auth import authenticate
 from .bodies import BodyLimit, BodyRoute
 from .context import context_of

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pysodium
 
-from .errors import BreachwatchError
+from ..errors import BreachwatchError
 
 IDENTIFIER = b"ristretto255-SHA512"
 MODE_OPRF = 0

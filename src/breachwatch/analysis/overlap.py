@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import Catalog
-from .index import NumberHasher, SegmentReader
-from .models import Breach
+from ..catalog import Catalog
+from ..index import NumberHasher, SegmentReader
+from ..models import Breach
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .catalog import Catalog
+from ..catalog import Catalog
+from ..config import Config
+from ..errors import BreachwatchError
+from ..index import NumberHasher
+from ..phone import REGIONS, SUPPORTED_REGIONS, Hints, Status, Texts, normalize_many
+from ..readers import read_batches, sniff_layout
 from .claims import ClaimRow, compare, read_claim
-from .config import Config
-from .errors import BreachwatchError
-from .index import NumberHasher
-from .numtypes import KINDS, classify
-from .overlap import Overlap, open_segments, overlaps_with
-from .phone import REGIONS, SUPPORTED_REGIONS, Hints, Status, Texts, normalize_many
-from .readers import read_batches, sniff_layout
-from .regions import rollup_of
-from .signals import (
+from .fabrication import (
     STRONG,
     WEAK,
     Numbers,
@@ -33,6 +30,9 @@ from .signals import (
     leading_digits,
     mobile_share,
 )
+from .number_types import KINDS, classify
+from .overlap import Overlap, open_segments, overlaps_with
+from .regions import rollup_of
 
 RECYCLED = 0.5        # share of the dump in one older breach that makes it recycled
 PARTLY_RECYCLED = 0.1

@@ -9,8 +9,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
-from .phone import SUPPORTED_REGIONS
+from ..errors import InputError
+from ..phone import SUPPORTED_REGIONS
 
 #: Two-sided normal quantile of the intervals (about 99.7%): many countries are tested at once.
 Z = 3.0

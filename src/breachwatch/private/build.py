@@ -30,15 +30,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import oprf, taskkeys
-from .catalog import Catalog
-from .cluster import check_scheduler, connect
-from .config import Config
-from .errors import BreachwatchError, ConfigError
-from .index import NumberHasher
-from .index.lookup import SegmentReader
-from .phone import Status, normalize_many
-from .private import (
+from .. import taskkeys
+from ..catalog import Catalog
+from ..cluster import check_scheduler, connect
+from ..config import Config
+from ..errors import BreachwatchError, ConfigError
+from ..index import NumberHasher
+from ..index.lookup import SegmentReader
+from ..phone import Status, normalize_many
+from ..readers import read_batches, sniff_layout
+from . import oprf
+from .protocol import (
     BUCKETS,
     ENTRY_BYTES,
     HEADER_SIZE,
@@ -52,7 +54,6 @@ from .private import (
     seal_entry,
     server_key,
 )
-from .readers import read_batches, sniff_layout
 
 BuildProgress = Callable[[str, int, int], None]
 """Called with (phase, done, total): phase 'evaluate' counts bytes of the dump, 'write' counts entries."""

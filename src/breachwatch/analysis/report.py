@@ -9,8 +9,8 @@ import html
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .catalog import Catalog
-from .models import Breach
+from ..catalog import Catalog
+from ..models import Breach
 from .regions import ROLLUPS, rollup_of
 from .triage import TriageReport
 

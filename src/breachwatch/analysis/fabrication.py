@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .numtypes import KINDS, allocated_prefixes
-from .phone import REGIONS, country_code_for_region
+from ..phone import REGIONS, country_code_for_region
+from .number_types import KINDS, allocated_prefixes
 from .regions import POPULATION_M
 
 NONE, WEAK, STRONG = "none", "weak", "strong"

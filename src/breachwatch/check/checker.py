@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..catalog import Catalog
+from ..index import IndexReader, NumberHasher
+from ..index.lookup import SegmentRef
+from ..models import Breach, BreachHit, CheckResult, mask_to_classes
+from ..phone import Normalized, Status, normalize, normalize_international
 from .advice import advice_for
-from .catalog import Catalog
-from .index import IndexReader, NumberHasher
-from .index.lookup import SegmentRef
-from .models import Breach, BreachHit, CheckResult, mask_to_classes
-from .phone import Normalized, Status, normalize, normalize_international
 
 _STATUS_TEXT = {Status.VALID: "valid", Status.POSSIBLE: "possible", Status.REJECTED: "invalid"}
 _REASON_TEXT = {

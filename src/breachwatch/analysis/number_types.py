@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from .phone import REGIONS, country_code_for_region, type_patterns
+from ..phone import REGIONS, country_code_for_region, type_patterns
 
 #: Kind codes returned by classify(); "invalid" is for numbers that are not valid (possible-only).
 KINDS: tuple[str, ...] = ("invalid", "mobile", "fixed-line-or-mobile", "fixed-line", "other", "unknown")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .catalog import Catalog
-from .datahome import DataHome
-from .errors import IndexCorruptError
-from .index import NumberHasher, SegmentReader
+from ..catalog import Catalog
+from ..datahome import DataHome
+from ..errors import IndexCorruptError
+from ..index import NumberHasher, SegmentReader
 
 
 @dataclass
