@@ -25,3 +25,7 @@ class TooManyRequestsError(BreachwatchError):
 
 class SubscriptionInputError(BreachwatchError):
     """A subscription or organisation request is malformed (names the field and why)."""
+
+
+class OutsideGrantError(BreachwatchError):
+    """An organisation key asked for a number or range outside the ranges granted to its organisation."""
