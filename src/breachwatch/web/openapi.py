@@ -205,7 +205,8 @@ DOCUMENT: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["id", "code"],
                 "properties": {"id": {"type": "string"}, "code": {"type": "string"}}}}}},
-            "responses": {"200": {"description": "Verified"}, "400": {"description": "Wrong or expired code"}}}},
+            "responses": {"200": {"description": "Verified"}, "400": {"description": "Wrong or expired code"},
+                          "429": _ERRORS_V3["429"]}}},
         "/api/v1/subscriptions/{sub_id}": {"delete": {
             "summary": "Unsubscribe (with the token from the email or the subscribe answer)",
             "parameters": [{"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}},
