@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from breachwatch.catalog.keys import ApiKeyError, ApiKeyStore, api_keys, well_formed
+from breachwatch.secretkey import derive_key
 from breachwatch.services import Services
 
 
@@ -52,3 +53,37 @@ def test_admin_holds_every_scope_and_bad_input_is_a_clear_error(services: Servic
 ])
 def test_key_shape_is_checked_before_hashing(presented: str, expected: bool) -> None:
     assert well_formed(presented) is expected
+
+
+def test_an_organisation_key_is_bound_to_one_organisation_and_holds_only_that_scope(services: Services) -> None:
+    services.notifier.organisations.add("Acme", [], email="sec@acme.test", grants=["+3222000000-+3222000999"])
+    acme = services.notifier.organisations.list()[0]
+    key, record = services.api_keys.create("acme", ["organisation"], organisation="Acme")
+    assert (record.org_id, record.organisation) == (acme.id, "Acme")
+    assert services.api_keys.verify(key) == record
+    assert record.allows("organisation")
+    assert not any(record.allows(scope) for scope in ("check", "private-check", "admin"))
+    _, admin = services.api_keys.create("ops", ["admin"])
+    assert not admin.allows("organisation")  # an admin is not an organisation
+    for scopes, organisation, message in ((["organisation"], None, "needs --organisation"),
+                                          (["organisation"], "Nobody", "no organisation named 'Nobody'"),
+                                          (["organisation", "check"], "Acme", "holds no other scope"),
+                                          (["check"], "Acme", "goes with --scope organisation")):
+        with pytest.raises(ApiKeyError, match=message):
+            services.api_keys.create("x", scopes, organisation=organisation)
+    assert sorted(k.name for k in services.api_keys.list()) == ["acme", "ops"]  # nothing stored by refusals
+
+
+def test_removing_an_organisation_revokes_its_keys(services: Services) -> None:
+    orgs = services.notifier.organisations
+    orgs.add("Acme", [], email="sec@acme.test", grants=["+3222000000-+3222000999"])
+    key, record = services.api_keys.create("acme", ["organisation"], organisation="Acme")
+    _, other = services.api_keys.create("app", ["check"])
+    orgs.remove("Acme")
+    orgs.add("Acme", [], email="sec@acme.test", grants=["+3222000000-+3222000999"])  # a new one, same name
+    fresh = ApiKeyStore(services.catalog, derive_key(services.master_key, "api-keys"), cache_seconds=0)
+    assert fresh.verify(key) is None
+    listed = {k.key_id: k for k in fresh.list()}
+    assert listed[record.key_id].revoked_at is not None and listed[record.key_id].org_id == record.org_id
+    assert listed[record.key_id].organisation is None  # the new Acme is another organisation
+    assert listed[other.key_id].active

@@ -101,7 +101,7 @@ SETTINGS: tuple[Setting, ...] = (
             "none; loopback, private, link-local, unique-local, multicast and cloud metadata addresses are "
             "refused."),
     Setting("org_range_max", "1000000", "BREACHWATCH_ORG_RANGE_MAX",
-            "Most numbers one organisation range may span."),
+            "Most numbers one organisation range may span (and one organisation key's request may add or remove)."),
     Setting("key_rate", "100", "BREACHWATCH_KEY_RATE",
             "Numbers per second one API key may check over HTTP (bursts up to max(1000, rate))."),
     Setting("ip_rate", "0.5", "BREACHWATCH_IP_RATE",

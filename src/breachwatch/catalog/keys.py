@@ -2,7 +2,10 @@
 
 A key is shown once, when created. Checking a presented key hashes it with the same subkey and compares the
 hash in constant time. Valid keys are cached in memory for a short time (`cache_seconds`) so the request hot
-path does not query the database; a revocation takes effect within that time."""
+path does not query the database; a revocation takes effect within that time.
+
+An `organisation` key is bound to one organisation (`org_id`) and holds no other scope; an `admin` key holds
+every scope but that one. Removing an organisation revokes its keys (`revoke_organisation_keys`)."""
 
 from __future__ import annotations
 
@@ -15,14 +18,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Column, DateTime, String, Table, insert, select, update
+from sqlalchemy import Column, DateTime, Select, String, Table, insert, select, update
+from sqlalchemy.engine import Connection
 
 from ..errors import BreachwatchError
+from .notify_tables import organisations
 from .store import Catalog
 from .tables import metadata
 
-SCOPES: tuple[str, ...] = ("check", "private-check", "metrics", "admin")
+SCOPES: tuple[str, ...] = ("check", "private-check", "metrics", "admin", "organisation")
 KEY_PREFIX = "bw_"
 # The prefix, then 17 to 125 URL-safe base64 characters (20 to 128 in all).
 _KEY_SHAPE = re.compile(f"{re.escape(KEY_PREFIX)}[A-Za-z0-9_-]{{{20 - len(KEY_PREFIX)},{128 - len(KEY_PREFIX)}}}")
@@ -35,22 +41,28 @@ api_keys = Table(
     Column("scopes", String(256), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # The organisation an `organisation` key acts for. No foreign key: a removed organisation's keys stay
+    # listed (revoked) with the id they had, and a new organisation of the same name gets a new id.
+    Column("org_id", String(32), nullable=True),
 )
 
 
 class ApiKeyError(BreachwatchError):
-    """An API key operation was asked with bad input (unknown scope, unknown key id, empty name)."""
+    """An API key operation was asked with bad input (unknown scope, unknown key id or organisation, empty name)."""
 
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A stored API key (never the key itself): public id, name, scopes, dates."""
+    """A stored API key (never the key itself): public id, name, scopes, dates, and for an organisation key the
+    id and name of its organisation (the name is None once the organisation is removed)."""
 
     key_id: str
     name: str
     scopes: tuple[str, ...]
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    org_id: str | None = None
+    organisation: str | None = None
 
     @property
     def active(self) -> bool:
@@ -58,7 +70,10 @@ class ApiKey:
         return self.revoked_at is None
 
     def allows(self, scope: str) -> bool:
-        """True when the key holds `scope` (an admin key holds every scope)."""
+        """True when the key holds `scope`. An admin key holds every scope but `organisation`: acting as an
+        organisation takes a key bound to it, which holds that scope only."""
+        if scope == "organisation":
+            return "organisation" in self.scopes and self.org_id is not None
         return scope in self.scopes or "admin" in self.scopes
 
 
@@ -86,8 +101,10 @@ class ApiKeyStore:
         mac.update(presented.encode())
         return mac.hexdigest()
 
-    def create(self, name: str, scopes: Iterable[str] = ("check",)) -> tuple[str, ApiKey]:
-        """Make a new key; returns (the key, to show once, and its stored record)."""
+    def create(self, name: str, scopes: Iterable[str] = ("check",),
+               organisation: str | None = None) -> tuple[str, ApiKey]:
+        """Make a new key; returns (the key, to show once, and its stored record). A key with the `organisation`
+        scope acts for the registered organisation named `organisation` and holds no other scope."""
         name = name.strip()
         if not name:
             raise ApiKeyError("a key needs a --name")
@@ -95,20 +112,34 @@ class ApiKeyStore:
         unknown = [s for s in wanted if s not in SCOPES]
         if unknown:
             raise ApiKeyError(f"unknown scope {unknown[0]!r}; scopes are {', '.join(SCOPES)}")
+        if "organisation" in wanted and len(wanted) > 1:
+            raise ApiKeyError("an organisation key holds no other scope (give --scope organisation alone)")
+        if "organisation" in wanted and organisation is None:
+            raise ApiKeyError("an organisation key needs --organisation NAME")
+        if "organisation" not in wanted and organisation is not None:
+            raise ApiKeyError("--organisation goes with --scope organisation")
         presented = KEY_PREFIX + secrets.token_urlsafe(30)
         key_hash = self._hash(presented)
-        record = ApiKey(key_id=key_hash[:12], name=name, scopes=wanted,
-                        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
         with self._catalog.engine.begin() as conn:
+            org_id = None
+            if organisation is not None:
+                org_id = conn.execute(select(organisations.c.id)
+                                      .where(organisations.c.name == organisation)).scalar()
+                if org_id is None:
+                    raise ApiKeyError(f"no organisation named {organisation!r} (see: breachwatch org list)")
+            record = ApiKey(key_id=key_hash[:12], name=name, scopes=wanted,
+                            created_at=dt.datetime.now(dt.UTC).replace(microsecond=0), org_id=org_id,
+                            organisation=organisation)
             conn.execute(insert(api_keys).values(key_id=record.key_id, name=name, key_hash=key_hash,
-                                                 scopes=",".join(wanted), created_at=record.created_at))
+                                                 scopes=",".join(wanted), created_at=record.created_at,
+                                                 org_id=org_id))
         self._loaded_at = -1e18
         return presented, record
 
     def list(self) -> list[ApiKey]:
         """Every key, active or revoked, oldest first."""
         with self._catalog.engine.connect() as conn:
-            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)).all()
+            rows = conn.execute(_with_organisation().order_by(api_keys.c.created_at, api_keys.c.key_id)).all()
         return [_to_key(r._mapping) for r in rows]
 
     def revoke(self, key_id: str) -> ApiKey:
@@ -138,10 +169,21 @@ class ApiKeyStore:
         with self._lock:
             if now - self._loaded_at >= self._cache_seconds:
                 with self._catalog.engine.connect() as conn:
-                    rows = conn.execute(select(api_keys).where(api_keys.c.revoked_at.is_(None))).all()
+                    rows = conn.execute(_with_organisation().where(api_keys.c.revoked_at.is_(None))).all()
                 self._cache = {r.key_hash: (r.key_hash, _to_key(r._mapping)) for r in rows}
                 self._loaded_at = now
             return self._cache
+
+
+def revoke_organisation_keys(conn: Connection, org_id: str) -> None:
+    """Revoke every active key of an organisation (in the caller's transaction, as it removes the organisation)."""
+    conn.execute(update(api_keys).where(api_keys.c.org_id == org_id, api_keys.c.revoked_at.is_(None))
+                 .values(revoked_at=dt.datetime.now(dt.UTC).replace(microsecond=0)))
+
+
+def _with_organisation() -> Select[Any]:
+    return select(api_keys, organisations.c.name.label("organisation")).select_from(
+        api_keys.outerjoin(organisations, organisations.c.id == api_keys.c.org_id))
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -155,4 +197,5 @@ def _to_key(m: object) -> ApiKey:
     created = _aware(row["created_at"])
     assert created is not None
     return ApiKey(key_id=row["key_id"], name=row["name"], scopes=tuple(row["scopes"].split(",")),
-                  created_at=created, revoked_at=_aware(row["revoked_at"]))
+                  created_at=created, revoked_at=_aware(row["revoked_at"]), org_id=row["org_id"],
+                  organisation=row["organisation"])

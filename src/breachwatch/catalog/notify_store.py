@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import BreachwatchError
-from .notify_tables import matches, org_numbers, organisations, outbox, quotas, subscriptions
+from .keys import revoke_organisation_keys
+from .notify_tables import matches, org_grants, org_numbers, organisations, outbox, quotas, subscriptions
 
 
 class OrganisationExistsError(BreachwatchError):
@@ -50,7 +51,7 @@ class SubscriptionRecord:
 
 @dataclass(frozen=True)
 class OrganisationRecord:
-    """One organisation and how many numbers it watches."""
+    """One organisation, how many numbers it watches, and the ranges (first, last E.164 integers) granted to it."""
 
     id: str
     name: str
@@ -58,6 +59,7 @@ class OrganisationRecord:
     webhook_url: str | None
     created: float
     numbers: int
+    grants: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,47 +218,97 @@ class NotifyStore:
 
     # ---- organisations ----
 
-    def add_organisation(self, org: dict[str, Any], hashes: np.ndarray, masked: Sequence[str]) -> None:
-        """Register an organisation with its numbers in one transaction."""
-        signed = to_signed(hashes).tolist()
+    def add_organisation(self, org: dict[str, Any], hashes: np.ndarray, masked: Sequence[str],
+                         grants: Sequence[tuple[int, int]] = ()) -> None:
+        """Register an organisation with its numbers and granted ranges in one transaction."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(organisations).values(**org))
-                step = 50_000
-                for start in range(0, len(signed), step):
-                    conn.execute(insert(org_numbers), [
-                        {"org_id": org["id"], "number_hash": h, "masked": m}
-                        for h, m in zip(signed[start:start + step], masked[start:start + step], strict=True)])
+                _insert_numbers(conn, org["id"], hashes, masked)
+                if grants:
+                    conn.execute(_insert_ignoring_duplicates(conn, org_grants), _grant_rows(org["id"], grants,
+                                                                                          org["created"]))
         except IntegrityError:
             raise OrganisationExistsError(f"an organisation named {org['name']!r} is already registered") from None
 
     def list_organisations(self) -> list[OrganisationRecord]:
-        """Every organisation, by name, with its number count."""
-        counts = (select(org_numbers.c.org_id, func.count().label("n")).group_by(org_numbers.c.org_id)
-                  .subquery())
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(organisations, func.coalesce(counts.c.n, 0).label("numbers"))
-                                .select_from(organisations.outerjoin(counts, counts.c.org_id == organisations.c.id))
-                                .order_by(organisations.c.name)).all()
-        return [OrganisationRecord(**r._mapping) for r in rows]
+        """Every organisation, by name, with its number count and grants."""
+        return self._organisations()
 
     def get_organisation(self, name: str) -> OrganisationRecord:
         """One organisation by name."""
-        for org in self.list_organisations():
-            if org.name == name:
-                return org
-        raise UnknownOrganisationError(f"no organisation named {name!r}")
+        found = self._organisations(organisations.c.name == name)
+        if not found:
+            raise UnknownOrganisationError(f"no organisation named {name!r}")
+        return found[0]
 
     def organisation_by_id(self, org_id: str) -> OrganisationRecord | None:
         """One organisation by id, or None."""
-        return next((o for o in self.list_organisations() if o.id == org_id), None)
+        found = self._organisations(organisations.c.id == org_id)
+        return found[0] if found else None
+
+    def _organisations(self, *where: Any) -> list[OrganisationRecord]:
+        counts = select(org_numbers.c.org_id, func.count().label("n")).group_by(org_numbers.c.org_id)
+        grant_rows = select(org_grants).order_by(org_grants.c.first_number, org_grants.c.last_number)
+        if where:  # one organisation: count and read only its rows
+            ids = select(organisations.c.id).where(*where).scalar_subquery()
+            counts = counts.where(org_numbers.c.org_id == ids)
+            grant_rows = grant_rows.where(org_grants.c.org_id == ids)
+        numbers = counts.subquery()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(organisations, func.coalesce(numbers.c.n, 0).label("numbers"))
+                                .select_from(organisations.outerjoin(numbers, numbers.c.org_id == organisations.c.id))
+                                .where(*where).order_by(organisations.c.name)).all()
+            granted: dict[str, list[tuple[int, int]]] = {}
+            for g in conn.execute(grant_rows):
+                granted.setdefault(g.org_id, []).append((int(g.first_number), int(g.last_number)))
+        return [OrganisationRecord(**r._mapping, grants=tuple(granted.get(r.id, ()))) for r in rows]
+
+    def add_grants(self, org_id: str, grants: Sequence[tuple[int, int]], now: float) -> None:
+        """Grant ranges to an organisation (a range granted already is left as it is)."""
+        with self.engine.begin() as conn:
+            conn.execute(_insert_ignoring_duplicates(conn, org_grants), _grant_rows(org_id, grants, now))
+
+    def remove_grants(self, org_id: str, grants: Sequence[tuple[int, int]]) -> int:
+        """Withdraw granted ranges (exactly as granted); returns how many were withdrawn. Numbers already
+        registered inside them stay."""
+        removed = 0
+        with self.engine.begin() as conn:
+            for first, last in grants:
+                removed += conn.execute(delete(org_grants).where(
+                    org_grants.c.org_id == org_id, org_grants.c.first_number == first,
+                    org_grants.c.last_number == last)).rowcount
+        return removed
+
+    def add_org_numbers(self, org_id: str, hashes: np.ndarray, masked: Sequence[str]) -> int:
+        """Add numbers to an organisation (those it has already are left as they are); returns how many were
+        new."""
+        try:
+            with self.engine.begin() as conn:
+                before = _count_numbers(conn, org_id)
+                _insert_numbers(conn, org_id, hashes, masked, ignore_duplicates=True)
+                return _count_numbers(conn, org_id) - before
+        except IntegrityError:  # the organisation was removed meanwhile (foreign key)
+            raise UnknownOrganisationError("no such organisation") from None
+
+    def remove_org_numbers(self, org_id: str, hashes: np.ndarray) -> int:
+        """Remove numbers from an organisation; returns how many it had."""
+        removed = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(to_signed(hashes).tolist()):
+                removed += conn.execute(delete(org_numbers).where(org_numbers.c.org_id == org_id,
+                                                                  org_numbers.c.number_hash.in_(chunk))).rowcount
+        return removed
 
     def remove_organisation(self, name: str) -> None:
-        """Remove an organisation, its numbers, and cancel its pending notifications."""
+        """Remove an organisation, its numbers and grants, revoke its keys, and cancel its pending
+        notifications."""
         org = self.get_organisation(name)
         with self.engine.begin() as conn:
             conn.execute(delete(org_numbers).where(org_numbers.c.org_id == org.id))
+            conn.execute(delete(org_grants).where(org_grants.c.org_id == org.id))
             conn.execute(delete(organisations).where(organisations.c.id == org.id))
+            revoke_organisation_keys(conn, org.id)
             _cancel_pending(conn, "organisation", org.id)
 
     def organisation_hashes(self) -> np.ndarray:
@@ -346,6 +398,26 @@ class NotifyStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).all()
         return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _insert_numbers(conn: Connection, org_id: str, hashes: np.ndarray, masked: Sequence[str],
+                    ignore_duplicates: bool = False) -> None:
+    signed = to_signed(hashes).tolist()
+    statement = _insert_ignoring_duplicates(conn, org_numbers) if ignore_duplicates else insert(org_numbers)
+    step = 50_000
+    for start in range(0, len(signed), step):
+        conn.execute(statement, [{"org_id": org_id, "number_hash": h, "masked": m}
+                                 for h, m in zip(signed[start:start + step], masked[start:start + step], strict=True)])
+
+
+def _count_numbers(conn: Connection, org_id: str) -> int:
+    return int(conn.execute(select(func.count()).select_from(org_numbers)
+                            .where(org_numbers.c.org_id == org_id)).scalar_one())
+
+
+def _grant_rows(org_id: str, grants: Sequence[tuple[int, int]], now: float) -> list[dict[str, Any]]:
+    return [{"org_id": org_id, "first_number": first, "last_number": last, "created": now}
+            for first, last in dict.fromkeys(grants)]
 
 
 def _chunks(values: list[int], size: int = 500) -> list[list[int]]:

@@ -1,7 +1,9 @@
-"""Catalog tables of notifications: subscriptions, organisations and their numbers, matches, the outbox.
+"""Catalog tables of notifications: subscriptions, organisations with their numbers and granted ranges, matches,
+the outbox.
 
 Numbers are stored only as keyed hashes (the index's 64-bit hash, as a signed 64-bit integer) and a masked
-form. Times are Unix seconds (floats), so a dispatcher's injected clock compares directly with them."""
+form; only the ends of granted ranges (blocks of the numbering plan, not personal numbers) are kept as they are.
+Times are Unix seconds (floats), so a dispatcher's injected clock compares directly with them."""
 
 from __future__ import annotations
 
@@ -57,6 +59,16 @@ org_numbers = Table(
     Column("number_hash", BigInteger, primary_key=True),
     Column("masked", String(32), nullable=False),
     Index("ix_notify_org_numbers_hash", "number_hash"),  # the matcher looks matched hashes up across organisations
+)
+
+org_grants = Table(
+    "notify_org_grants", metadata,
+    # Number ranges an admin verified out of band (e.g. a company's DID block), inside which the organisation's
+    # own key may add and remove numbers. Blocks of a numbering plan, not personal numbers: kept as E.164 integers.
+    Column("org_id", String(32), ForeignKey("notify_organisations.id", ondelete="CASCADE"), primary_key=True),
+    Column("first_number", BigInteger, primary_key=True),
+    Column("last_number", BigInteger, primary_key=True),
+    Column("created", Double, nullable=False),
 )
 
 matches = Table(

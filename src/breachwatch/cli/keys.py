@@ -12,7 +12,7 @@ from .app import console, main, services_of, user_errors
 
 
 def _key_dict(key: ApiKey) -> dict[str, object]:
-    return {"id": key.key_id, "name": key.name, "scopes": list(key.scopes),
+    return {"id": key.key_id, "name": key.name, "scopes": list(key.scopes), "organisation": key.organisation,
             "created_at": key.created_at.isoformat(),
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
 
@@ -25,17 +25,21 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--name", required=True, help="Who or what the key is for.")
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES), default=("check",),
-              show_default=True, help="Scope to grant (repeatable).")
+              show_default=True, help="Scope to grant (repeatable). 'organisation' goes alone, with --organisation.")
+@click.option("--organisation", default=None, metavar="NAME",
+              help="The registered organisation an 'organisation' key manages (its own numbers, inside the ranges "
+                   "granted to it).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON (the key is in the 'key' field).")
 @click.pass_context
-def create(ctx: click.Context, name: str, scopes: tuple[str, ...], as_json: bool) -> None:
+def create(ctx: click.Context, name: str, scopes: tuple[str, ...], organisation: str | None, as_json: bool) -> None:
     """Create a key and print it once; only its keyed hash is stored."""
     with user_errors():
-        presented, record = services_of(ctx).api_keys.create(name, scopes)
+        presented, record = services_of(ctx).api_keys.create(name, scopes, organisation)
     if as_json:
         click.echo(json.dumps({"key": presented, **_key_dict(record)}, indent=2))
         return
-    console.print(f"created key {record.key_id} ({record.name}; scopes: {', '.join(record.scopes)})")
+    bound = f"; organisation: {record.organisation}" if record.organisation else ""
+    console.print(f"created key {record.key_id} ({record.name}; scopes: {', '.join(record.scopes)}{bound})")
     console.print("store it now, it is not shown again:")
     click.echo(presented)
 
@@ -50,9 +54,9 @@ def list_keys(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_key_dict(k) for k in items], indent=2))
         return
-    table = Table("id", "name", "scopes", "created", "revoked")
+    table = Table("id", "name", "scopes", "organisation", "created", "revoked")
     for k in items:
-        table.add_row(k.key_id, k.name, ",".join(k.scopes), k.created_at.isoformat(),
+        table.add_row(k.key_id, k.name, ",".join(k.scopes), k.organisation or k.org_id or "-", k.created_at.isoformat(),
                       k.revoked_at.isoformat() if k.revoked_at else "-")
     console.print(table)
 

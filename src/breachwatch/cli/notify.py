@@ -1,5 +1,5 @@
 """Notification commands: notify (match a breach), notify run (the outbox dispatcher), notify status,
-org add/list/remove."""
+org add/list/remove/grant/ungrant."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from types import FrameType
 import click
 from rich.table import Table
 
+from ..catalog.notify_store import OrganisationRecord
 from ..notify.errors import SubscriptionInputError
+from ..notify.grants import as_text
 from .app import console, main, services_of, user_errors
 
 
@@ -84,19 +86,21 @@ def org() -> None:
 @click.option("--range", "ranges", multiple=True,
               help="A number range, e.g. +3222000000-+3222009999 (repeatable; at most BREACHWATCH_ORG_RANGE_MAX "
                    "numbers each).")
+@click.option("--grant", "grants", multiple=True,
+              help="A range the organisation's own key may add and remove numbers in (repeatable; see org grant).")
 @click.option("--region", default=None, help="ISO region for numbers written in national form in the file.")
 @click.option("--email", default=None, help="Address to email.")
 @click.option("--webhook", "webhook_url", default=None, help="URL to POST signed JSON to.")
 @click.pass_context
 def org_add(ctx: click.Context, name: str, numbers_file: Path | None, ranges: tuple[str, ...],
-            region: str | None, email: str | None, webhook_url: str | None) -> None:
-    """Register an organisation with its numbers and where to notify it."""
+            grants: tuple[str, ...], region: str | None, email: str | None, webhook_url: str | None) -> None:
+    """Register an organisation with its numbers (and/or granted ranges) and where to notify it."""
     services = services_of(ctx)
     with user_errors():
-        if numbers_file is None and not ranges:
-            raise SubscriptionInputError("give --numbers FILE and/or --range FIRST-LAST")
+        if numbers_file is None and not ranges and not grants:
+            raise SubscriptionInputError("give --numbers FILE, --range FIRST-LAST and/or --grant FIRST-LAST")
         added = services.notifier.organisations.add_from_file(name, numbers_file, ranges, email, webhook_url,
-                                                              region)
+                                                              region, grants)
     console.print(f"registered organisation [bold]{added.organisation.name}[/] with "
                   f"{added.organisation.numbers:,} numbers")
     if added.webhook_secret:
@@ -111,11 +115,13 @@ def org_list(ctx: click.Context, as_json: bool) -> None:
     orgs = services_of(ctx).notifier.organisations.list()
     if as_json:
         click.echo(json.dumps([{"name": o.name, "numbers": o.numbers, "email": o.email,
-                                "webhook_url": o.webhook_url} for o in orgs], indent=2))
+                                "webhook_url": o.webhook_url, "grants": [as_text(g) for g in o.grants]}
+                               for o in orgs], indent=2))
         return
-    table = Table("name", "numbers", "email", "webhook")
+    table = Table("name", "numbers", "email", "webhook", "granted ranges")
     for o in orgs:
-        table.add_row(o.name, f"{o.numbers:,}", o.email or "-", o.webhook_url or "-")
+        table.add_row(o.name, f"{o.numbers:,}", o.email or "-", o.webhook_url or "-",
+                      "\n".join(as_text(g) for g in o.grants) or "-")
     console.print(table)
 
 
@@ -123,7 +129,38 @@ def org_list(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name")
 @click.pass_context
 def org_remove(ctx: click.Context, name: str) -> None:
-    """Remove an organisation, its numbers and its pending notifications."""
+    """Remove an organisation, its numbers and granted ranges and its pending notifications; revoke its keys."""
     with user_errors():
         services_of(ctx).notifier.organisations.remove(name)
     console.print(f"removed organisation [bold]{name}[/]")
+
+
+def _print_grants(org: OrganisationRecord) -> None:
+    granted = ", ".join(as_text(g) for g in org.grants) or "none"
+    console.print(f"organisation [bold]{org.name}[/]: granted ranges {granted}")
+
+
+@org.command("grant")
+@click.argument("name")
+@click.option("--range", "ranges", multiple=True, required=True,
+              help="A range verified as the organisation's, e.g. +3222000000-+3222009999 (repeatable; at most "
+                   "BREACHWATCH_ORG_RANGE_MAX numbers each).")
+@click.pass_context
+def org_grant(ctx: click.Context, name: str, ranges: tuple[str, ...]) -> None:
+    """Grant ranges to an organisation: its own key (keys create --scope organisation) may then add and remove
+    numbers inside them."""
+    with user_errors():
+        org_record = services_of(ctx).notifier.organisations.grant(name, ranges)
+    _print_grants(org_record)
+
+
+@org.command("ungrant")
+@click.argument("name")
+@click.option("--range", "ranges", multiple=True, required=True,
+              help="A granted range to withdraw, exactly as granted (repeatable).")
+@click.pass_context
+def org_ungrant(ctx: click.Context, name: str, ranges: tuple[str, ...]) -> None:
+    """Withdraw ranges granted to an organisation (numbers it registered inside them stay watched)."""
+    with user_errors():
+        org_record = services_of(ctx).notifier.organisations.ungrant(name, ranges)
+    _print_grants(org_record)

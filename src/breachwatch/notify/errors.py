@@ -29,3 +29,7 @@ class SubscriptionInputError(BreachwatchError):
 
 class DeliveryError(BreachwatchError):
     """A message could not be handed to its transport (SMS gateway, SMTP server, webhook receiver)."""
+
+
+class OutsideGrantError(BreachwatchError):
+    """An organisation key asked for a number or range outside the ranges granted to its organisation."""

@@ -1,22 +1,24 @@
-"""Organisations: an admin registers a list of numbers and/or ranges with a webhook and/or an email. Numbers
-are kept only as keyed hashes and masked forms."""
+"""Organisations: an admin registers a list of numbers and/or ranges with a webhook and/or an email, and may
+grant it ranges inside which the organisation's own key adds and removes numbers. Numbers are kept only as keyed
+hashes and masked forms (granted ranges, blocks of the numbering plan, keep their ends)."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..catalog.notify_store import NotifyStore, OrganisationRecord
+from ..catalog.notify_store import NotifyStore, OrganisationRecord, UnknownOrganisationError
 from ..errors import InputError
 from ..index import NumberHasher
 from ..phone import mask_e164, normalize
+from . import grants as granted
 from .destinations import Destinations
-from .errors import SubscriptionInputError
+from .errors import OutsideGrantError, SubscriptionInputError
 from .subscriptions import check_email, check_webhook_url
 from .tokens import NotifySecrets, same
 
@@ -30,6 +32,14 @@ class OrganisationAdded:
 
     organisation: OrganisationRecord
     webhook_secret: str | None
+
+
+@dataclass(frozen=True)
+class NumbersChanged:
+    """How many numbers a request added (or removed), and how many the organisation now watches."""
+
+    changed: int
+    numbers: int
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,9 @@ class Organisations:
 
     def numbers_from_range(self, text: str) -> NumberSet:
         """Hash every number of a range (see parse_range)."""
-        first, last = parse_range(text, self.range_max)
+        return self._range_set(*parse_range(text, self.range_max))
+
+    def _range_set(self, first: int, last: int) -> NumberSet:
         prefix = mask_e164(f"+{first}")[:-2]
         members = np.arange(first, last + 1, dtype=np.uint64)
         masked = [prefix + f"{n % 100:02d}" for n in range(first, last + 1)]
@@ -98,8 +110,9 @@ class Organisations:
         return NumberSet(uniq, [masked[i] for i in first.tolist()])
 
     def add(self, name: str, numbers: Iterable[NumberSet], email: str | None = None,
-            webhook_url: str | None = None) -> OrganisationAdded:
-        """Register an organisation with the union of the given number sets."""
+            webhook_url: str | None = None, grants: Iterable[str] = ()) -> OrganisationAdded:
+        """Register an organisation with the union of the given number sets, and grant it `grants` (ranges
+        inside which its own key may add and remove numbers)."""
         if not _NAME.match(name):
             raise SubscriptionInputError(f"organisation name {name!r} must be 1-128 letters, digits, spaces, "
                                          "'.', '_' or '-'")
@@ -110,18 +123,20 @@ class Organisations:
         sets = list(numbers)
         hashes = np.concatenate([s.hashes for s in sets]) if sets else np.zeros(0, dtype=np.uint64)
         masked = [m for s in sets for m in s.masked]
-        if hashes.shape[0] == 0:
-            raise SubscriptionInputError("give at least one number or range")
+        ranges = [parse_range(r, self.range_max) for r in grants]
+        if hashes.shape[0] == 0 and not ranges:
+            raise SubscriptionInputError("give at least one number, range or granted range")
         uniq, first = np.unique(hashes, return_index=True)
         org_id = self.secrets.new_id()
         self.store.add_organisation({"id": org_id, "name": name, "email": email, "webhook_url": webhook_url,
-                                     "created": self.clock()}, uniq, [masked[i] for i in first.tolist()])
+                                     "created": self.clock()}, uniq, [masked[i] for i in first.tolist()], ranges)
         secret = self.secrets.webhook_secret("organisation", org_id) if webhook_url else None
         return OrganisationAdded(self.store.get_organisation(name), secret)
 
     def add_from_file(self, name: str, path: Path | None, ranges: Iterable[str], email: str | None,
-                      webhook_url: str | None, region: str | None = None) -> OrganisationAdded:
-        """Register an organisation from a numbers file (one per line) and/or ranges."""
+                      webhook_url: str | None, region: str | None = None,
+                      grants: Iterable[str] = ()) -> OrganisationAdded:
+        """Register an organisation from a numbers file (one per line) and/or ranges, with granted ranges."""
         sets = [self.numbers_from_range(r) for r in ranges]
         if path is not None:
             try:
@@ -131,15 +146,100 @@ class Organisations:
             except UnicodeDecodeError:
                 raise InputError(str(path), "is not UTF-8 text") from None
             sets.append(self.numbers_from_lines(text.splitlines(), str(path), region))
-        return self.add(name, sets, email, webhook_url)
+        return self.add(name, sets, email, webhook_url, grants)
 
     def list(self) -> list[OrganisationRecord]:
         """Every organisation."""
         return self.store.list_organisations()
 
+    def by_id(self, org_id: str) -> OrganisationRecord | None:
+        """One organisation by id (what an organisation key names), or None once it is removed."""
+        return self.store.organisation_by_id(org_id)
+
     def remove(self, name: str) -> None:
-        """Remove an organisation and cancel its pending notifications."""
+        """Remove an organisation, revoke its keys and cancel its pending notifications."""
         self.store.remove_organisation(name)
+
+    def grant(self, name: str, ranges: Iterable[str]) -> OrganisationRecord:
+        """Grant ranges to an organisation: its own key may then add and remove numbers inside them."""
+        parsed = self._ranges(ranges)
+        self.store.add_grants(self.store.get_organisation(name).id, parsed, self.clock())
+        return self.store.get_organisation(name)
+
+    def ungrant(self, name: str, ranges: Iterable[str]) -> OrganisationRecord:
+        """Withdraw ranges granted to an organisation (each exactly as granted); the numbers it registered inside
+        them stay watched until removed."""
+        parsed = self._ranges(ranges)
+        org = self.store.get_organisation(name)
+        missing = [r for r in parsed if r not in org.grants]
+        if missing:
+            raise SubscriptionInputError(f"range {granted.as_text(missing[0])} is not granted to {name!r} "
+                                         "(see: breachwatch org list)")
+        self.store.remove_grants(org.id, parsed)
+        return self.store.get_organisation(name)
+
+    def _ranges(self, ranges: Iterable[str]) -> Sequence[tuple[int, int]]:
+        parsed = [parse_range(r, self.range_max) for r in ranges]
+        if not parsed:
+            raise SubscriptionInputError("give at least one range")
+        return parsed
+
+    def add_own_numbers(self, org_id: str, numbers: Sequence[str], ranges: Sequence[str],
+                        region: str | None = None) -> NumbersChanged:
+        """An organisation key adds numbers and ranges, each inside its organisation's grants (else nothing is
+        added). Nothing here looks at the index: the answer is the same whether a number is in a breach or not."""
+        org, wanted = self._inside_grants(org_id, numbers, ranges, region)
+        added = self.store.add_org_numbers(org.id, wanted.hashes, wanted.masked)
+        return NumbersChanged(added, self._count(org_id))
+
+    def remove_own_numbers(self, org_id: str, numbers: Sequence[str], ranges: Sequence[str],
+                           region: str | None = None) -> NumbersChanged:
+        """An organisation key removes numbers and ranges, each inside its organisation's grants (else nothing
+        is removed)."""
+        org, wanted = self._inside_grants(org_id, numbers, ranges, region)
+        removed = self.store.remove_org_numbers(org.id, wanted.hashes)
+        return NumbersChanged(removed, self._count(org_id))
+
+    def _count(self, org_id: str) -> int:
+        org = self.store.organisation_by_id(org_id)
+        return org.numbers if org is not None else 0
+
+    def _inside_grants(self, org_id: str, numbers: Sequence[str], ranges: Sequence[str],
+                       region: str | None) -> tuple[OrganisationRecord, NumberSet]:
+        org = self.store.organisation_by_id(org_id)
+        if org is None:
+            raise UnknownOrganisationError("no such organisation")
+        if not numbers and not ranges:
+            raise SubscriptionInputError("give at least one number or range")
+        grants = granted.merge(org.grants)
+        outside = "is outside the ranges granted to this organisation; nothing was changed"
+        digits: list[int] = []
+        masked: list[str] = []
+        for at, text in enumerate(numbers):
+            norm = normalize(text, region)
+            if norm.e164 is None:
+                raise SubscriptionInputError(f"numbers[{at}] is not a phone number ({norm.reason})")
+            value = int(norm.e164[1:])
+            masked.append(mask_e164(norm.e164))
+            if not granted.covers(grants, value, value):
+                raise OutsideGrantError(f"numbers[{at}] ({masked[-1]}) {outside}")
+            digits.append(value)
+        asked: list[tuple[int, int]] = []
+        for at, text in enumerate(ranges):
+            first, last = parse_range(text, self.range_max)
+            if not granted.covers(grants, first, last):
+                raise OutsideGrantError(f"ranges[{at}] ({granted.as_text((first, last))}) {outside}")
+            asked.append((first, last))
+        spans = granted.merge(asked, adjacent=False)  # overlapping ranges are hashed once
+        if len(digits) + granted.size(spans) > self.range_max:
+            raise SubscriptionInputError(f"at most {self.range_max:,} numbers per request "
+                                         "(BREACHWATCH_ORG_RANGE_MAX); send them in several requests")
+        sets = [self._unique(np.array(digits, dtype=np.uint64), masked)]
+        sets += [self._range_set(first, last) for first, last in spans]
+        hashes = np.concatenate([s.hashes for s in sets])
+        uniq, first_at = np.unique(hashes, return_index=True)
+        all_masked = [m for s in sets for m in s.masked]
+        return org, NumberSet(uniq, [all_masked[i] for i in first_at.tolist()])
 
     def unsubscribe_url(self, public_url: str, org_id: str) -> str:
         """The link that stops an organisation's notifications."""

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from ..catalog.keys import ApiKey
 from ..guard.limiter import RateLimiter
 from ..services import Services
 from . import notify_api
@@ -56,9 +57,9 @@ async def metrics_endpoint(request: Request) -> Response:
     return ctx.metrics.render()
 
 
-def _admin_authorize(request: Request, scope: str) -> None:
-    """Organisation endpoints: a key with the given scope (admin)."""
-    authenticate(request, scope)
+def _admin_authorize(request: Request, scope: str) -> ApiKey:
+    """Organisation endpoints: a key with the given scope (admin, or organisation for its own endpoints)."""
+    return authenticate(request, scope)
 
 
 def _subscribe_charge(request: Request) -> None:

@@ -1,6 +1,7 @@
-"""HTTP routes of notifications: subscribe, verify the number, confirm the email, unsubscribe, and the admin
-endpoints of organisations. Errors are application/problem+json (RFC 9457). No answer says whether a
-number is in a breach."""
+"""HTTP routes of notifications: subscribe, verify the number, confirm the email, unsubscribe, the admin
+endpoints of organisations (/api/v1/organisations...), and an organisation key's endpoints for its own
+organisation (/api/v1/organisation...: which one comes from the key, never from the request). Errors are
+application/problem+json (RFC 9457). No answer says whether a number is in a breach."""
 
 from __future__ import annotations
 
@@ -14,9 +15,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..catalog.keys import ApiKey
 from ..catalog.notify_store import OrganisationExistsError, OrganisationRecord, UnknownOrganisationError
 from ..errors import BreachwatchError, InputError, NumberError
-from ..notify.errors import InvalidCodeError, InvalidTokenError, SubscriptionInputError, TooManyRequestsError
+from ..notify.errors import (
+    InvalidCodeError,
+    InvalidTokenError,
+    OutsideGrantError,
+    SubscriptionInputError,
+    TooManyRequestsError,
+)
+from ..notify.grants import as_text
 from ..notify.sms import DeliveryError
 from ..services import Services
 from .bodies import BodyLimit, BodyRoute, read_json
@@ -29,15 +38,18 @@ SUBSCRIBE_LIMIT = BodyLimit(8 * 1024)
 SMALL_LIMIT = BodyLimit(1024)
 #: An organisation's list of numbers (about 400,000 written out); bigger lists go through `org add --numbers`.
 ORGANISATION_LIMIT = BodyLimit(8 * 1024 * 1024, seconds=120)
+#: Ranges to grant (about 1,500 written out).
+GRANTS_LIMIT = BodyLimit(64 * 1024)
 
-Authorize = Callable[[Request, str], Awaitable[None] | None]
-"""Raises (or returns an error response through the app's handlers) unless the request holds `scope`."""
+Authorize = Callable[[Request, str], Awaitable[ApiKey | None] | ApiKey | None]
+"""Raises (a Problem, or an HTTPException) unless the request holds `scope`; returns the request's API key."""
 
 _STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (InvalidCodeError, 400, "Invalid or expired code"),
     (InvalidTokenError, 403, "Invalid or expired link"),
     (TooManyRequestsError, 429, "Too many requests"),
     (OrganisationExistsError, 409, "Organisation exists"),
+    (OutsideGrantError, 403, "Outside granted ranges"),
     (UnknownOrganisationError, 404, "Unknown organisation"),
     (DeliveryError, 503, "Message could not be sent"),
     (SubscriptionInputError, 400, "Invalid request"),
@@ -95,13 +107,15 @@ def _page(title: str, text: str, status: int = 200, form_action: str | None = No
 
 def _org_json(org: OrganisationRecord) -> dict[str, Any]:
     return {"id": org.id, "name": org.name, "numbers": org.numbers, "email": org.email,
-            "webhook_url": org.webhook_url}
+            "webhook_url": org.webhook_url, "grants": [as_text(g) for g in org.grants]}
 
 
 def routes(services: Services, authorize: Authorize,
            charge: Callable[[Request], None] | None = None) -> list[BaseRoute]:
-    """The notification routes, bound to `services`; `authorize(request, "admin")` guards organisations and
-    `charge(request)`, when given, rate-limits subscribing (each one sends an SMS) and verifying."""
+    """The notification routes, bound to `services`; `authorize(request, "admin")` guards organisations,
+    `authorize(request, "organisation")` an organisation's own endpoints (the key it returns names the
+    organisation), and `charge(request)`, when given, rate-limits subscribing (each one sends an SMS) and
+    verifying."""
     notifier = services.notifier
     public_url = services.config.public_url
 
@@ -115,10 +129,24 @@ def routes(services: Services, authorize: Authorize,
                 return problem_response(exc)
         return endpoint
 
-    async def admin(request: Request) -> None:
-        result = authorize(request, "admin")
+    async def key_for(request: Request, scope: str) -> ApiKey | None:
+        result = authorize(request, scope)
         if inspect.isawaitable(result):
-            await result
+            return await result
+        return result
+
+    async def admin(request: Request) -> None:
+        await key_for(request, "admin")
+
+    async def own_organisation(request: Request) -> OrganisationRecord:
+        """The organisation of the request's organisation key (a removed organisation's key is refused like a
+        revoked one, even before the key cache forgets it)."""
+        key = await key_for(request, "organisation")
+        org_id = key.org_id if key is not None else None
+        org = await run_in_threadpool(notifier.organisations.by_id, org_id) if org_id is not None else None
+        if org is None:
+            raise Problem(401, "Access denied: this API key is no longer valid.")
+        return org
 
     async def subscribe(request: Request) -> Response:
         require_same_origin(request, public_url)
@@ -202,7 +230,7 @@ def routes(services: Services, authorize: Authorize,
             if numbers:
                 sets.append(orgs.numbers_from_lines(numbers, "numbers", _text(body, "region")))
             return orgs.add(_text(body, "name", required=True) or "", sets, _text(body, "email"),
-                            _text(body, "webhook_url"))
+                            _text(body, "webhook_url"), _texts(body, "grants"))
 
         added = await run_in_threadpool(add)
         return JSONResponse({**_org_json(added.organisation), "webhook_secret": added.webhook_secret},
@@ -218,6 +246,30 @@ def routes(services: Services, authorize: Authorize,
         await run_in_threadpool(notifier.organisations.remove, request.path_params["name"])
         return Response(status_code=204)
 
+    async def org_grant(request: Request) -> Response:
+        await admin(request)
+        body = await _json_object(request)
+        org = await run_in_threadpool(notifier.organisations.grant, request.path_params["name"],
+                                      _texts(body, "ranges"))
+        return JSONResponse(_org_json(org))
+
+    async def own_get(request: Request) -> Response:
+        return JSONResponse(_org_json(await own_organisation(request)))
+
+    async def own_add(request: Request) -> Response:
+        org = await own_organisation(request)
+        body = await _json_object(request)
+        done = await run_in_threadpool(notifier.organisations.add_own_numbers, org.id, _texts(body, "numbers"),
+                                       _texts(body, "ranges"), _text(body, "region"))
+        return JSONResponse({"added": done.changed, "numbers": done.numbers})
+
+    async def own_remove(request: Request) -> Response:
+        org = await own_organisation(request)
+        body = await _json_object(request)
+        done = await run_in_threadpool(notifier.organisations.remove_own_numbers, org.id,
+                                       _texts(body, "numbers"), _texts(body, "ranges"), _text(body, "region"))
+        return JSONResponse({"removed": done.changed, "numbers": done.numbers})
+
     return [
         BodyRoute("/api/v1/subscriptions", guarded(subscribe), methods=["POST"], body=SUBSCRIBE_LIMIT),
         BodyRoute("/api/v1/subscriptions/verify", guarded(verify), methods=["POST"], body=SMALL_LIMIT),
@@ -227,6 +279,11 @@ def routes(services: Services, authorize: Authorize,
         BodyRoute("/api/v1/organisations", guarded(org_add), methods=["POST"], body=ORGANISATION_LIMIT),
         Route("/api/v1/organisations", guarded(org_list), methods=["GET"]),
         Route("/api/v1/organisations/{name}", guarded(org_remove), methods=["DELETE"]),
+        BodyRoute("/api/v1/organisations/{name}/grants", guarded(org_grant), methods=["POST"], body=GRANTS_LIMIT),
         Route("/api/v1/organisations/{org_id}/unsubscribe", guarded(org_unsubscribe_page),
               methods=["GET", "POST"]),
+        Route("/api/v1/organisation", guarded(own_get), methods=["GET"]),
+        BodyRoute("/api/v1/organisation/numbers", guarded(own_add), methods=["POST"], body=ORGANISATION_LIMIT),
+        BodyRoute("/api/v1/organisation/numbers/remove", guarded(own_remove), methods=["POST"],
+                  body=ORGANISATION_LIMIT),
     ]

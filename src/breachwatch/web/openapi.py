@@ -70,6 +70,25 @@ _BODY_ERRORS = {"400": _err("Malformed body or Content-Length, or JSON nested to
 #: Endpoints that act without a key answer these to what browsers send for other sites (web/origin.py).
 _BROWSER_GUARD = {"403": _err("Sent from another site (Origin)"), "415": _err("The body is not application/json"),
                   "429": _ERRORS_V3["429"]}
+_ORGANISATION: dict[str, Any] = {"type": "object", "properties": {
+    "id": {"type": "string"}, "name": {"type": "string"}, "numbers": {"type": "integer"},
+    "email": {"type": ["string", "null"]}, "webhook_url": {"type": ["string", "null"]},
+    "grants": {"type": "array", "items": {"type": "string", "example": "+3222000000-+3222009999"}}}}
+_OWN_NUMBERS: dict[str, Any] = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {
+        "numbers": {"type": "array", "items": {"type": "string"}},
+        "ranges": {"type": "array", "items": {"type": "string", "example": "+3222000000-+3222000999"}},
+        "region": {"type": "string"}}}}}}
+_OWN_ERRORS: dict[str, Any] = {
+    "400": _err("Malformed number or range, or more than BREACHWATCH_ORG_RANGE_MAX numbers"),
+    "401": _err("Missing or invalid hibp-api-key, or its organisation was removed"),
+    "403": _err("Not an organisation key, or an entry outside the granted ranges (named; nothing changed)")}
+
+
+def _counted(field: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {field: {"type": "integer"}, "numbers": {"type": "integer"}}}}}}
+
 
 _LINK_PAGE: dict[str, Any] = {"200": {"description": "HTML page"}, "400": {"description": "Malformed link"},
                                "403": {"description": "Invalid or expired link"}}
@@ -225,18 +244,48 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string"}, "numbers": {"type": "array", "items": {"type": "string"}},
                     "ranges": {"type": "array", "items": {"type": "string"}}, "region": {"type": "string"},
+                    "grants": {"type": "array", "items": {"type": "string"},
+                               "description": "Ranges the organisation's own key may add and remove numbers in"},
                     "email": {"type": "string"}, "webhook_url": {"type": "string"}}}}}},
             "responses": {"201": {"description": "Registered; the webhook secret is shown once"},
                           "400": {"description": "Bad request"}, "401": _ERRORS_V3["401"],
                           "403": _err("Missing scope")}}, "get": {
             "summary": "List organisations (admin)", "security": _KEY,
-            "responses": {"200": {"description": "Organisations"}, "401": _ERRORS_V3["401"],
+            "responses": {"200": {"description": "Organisations", "content": {"application/json": {"schema": {
+                "type": "array", "items": _ORGANISATION}}}}, "401": _ERRORS_V3["401"],
                           "403": _err("Missing scope")}}},
         "/api/v1/organisations/{name}": {"delete": {
             "summary": "Remove an organisation (admin)", "security": _KEY,
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"204": {"description": "Removed"}, "401": _ERRORS_V3["401"],
                           "403": _err("Missing scope"), "404": {"description": "No such organisation"}}}},
+        "/api/v1/organisations/{name}/grants": {"post": {
+            "summary": "Grant ranges to an organisation: its own key may add and remove numbers inside them (admin)",
+            "security": _KEY,
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["ranges"], "properties": {
+                    "ranges": {"type": "array", "items": {"type": "string"}}}}}}},
+            "responses": {"200": {"description": "The organisation with its grants", "content": {
+                "application/json": {"schema": _ORGANISATION}}}, "400": {"description": "Bad range"},
+                "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+                "404": {"description": "No such organisation"}}}},
+        "/api/v1/organisation": {"get": {
+            "summary": "The organisation of this organisation key: name, counts, granted ranges, email, webhook",
+            "security": _KEY,
+            "responses": {"200": {"description": "Its record", "content": {"application/json": {
+                "schema": _ORGANISATION}}}, "401": _OWN_ERRORS["401"],
+                "403": _err("Not an organisation key")}}},
+        "/api/v1/organisation/numbers": {"post": {
+            "summary": "Add numbers and ranges to this key's organisation, each inside its granted ranges (looks "
+                       "nothing up: the same answer for leaked and clean numbers)",
+            "security": _KEY, "requestBody": _OWN_NUMBERS,
+            "responses": {"200": _counted("added", "How many were new, and how many it watches"), **_OWN_ERRORS}}},
+        "/api/v1/organisation/numbers/remove": {"post": {
+            "summary": "Remove numbers and ranges from this key's organisation, each inside its granted ranges",
+            "security": _KEY, "requestBody": _OWN_NUMBERS,
+            "responses": {"200": _counted("removed", "How many it had, and how many it watches"),
+                          **_OWN_ERRORS}}},
         "/api/v1/organisations/{org_id}/unsubscribe": {"get": {
             "summary": "An organisation's unsubscribe page (acts only on POST)",
             "parameters": [{"name": "org_id", "in": "path", "required": True, "schema": {"type": "string"}},
