@@ -12,27 +12,18 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 
 from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
-from breachwatch.web.notify_api import routes
+from breachwatch.web import create_app
 from notify_support import free_port, sms_code
+from test_notify_abuse import OPEN_GUARD
 
 KEY = "42" * 32
-ADMIN_KEY = "admin-test-key"
 LEAKED = "+201001234567"
 CLEAN = "+447911654321"
-
-
-def authorize(request: Request, scope: str) -> None:
-    """A stand-in for the main app's API-key check: one key holding every scope."""
-    if request.headers.get("x-api-key") != ADMIN_KEY:
-        raise HTTPException(401 if "x-api-key" not in request.headers else 403, f"needs scope {scope}")
 
 
 @pytest.fixture
@@ -40,12 +31,13 @@ def api(tmp_path: Path) -> Iterator[dict[str, Any]]:
     home = tmp_path / "home"
     now = [1_000_000.0]
     services = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": KEY, "BREACHWATCH_NOTIFY_CODE_TTL": "600",
-                                             "BREACHWATCH_NOTIFY_CODE_ATTEMPTS": "3"}, home=home))
+                                             "BREACHWATCH_NOTIFY_CODE_ATTEMPTS": "3", **OPEN_GUARD}, home=home))
     dump = tmp_path / "leak.txt"
     dump.write_text(LEAKED + "\n+12025550123\n")
     services.ingest(dump, IngestOptions(breach="Known"))
     services.notifier.clock = lambda: now[0]
-    app = Starlette(routes=routes(services, authorize))
+    admin_key, _ = services.api_keys.create("admin", ["admin"])
+    app = create_app(services)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -55,7 +47,7 @@ def api(tmp_path: Path) -> Iterator[dict[str, Any]]:
         time.sleep(0.02)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield {"client": client, "services": services, "home": home, "now": now}
+            yield {"client": client, "services": services, "home": home, "now": now, "admin": admin_key}
     finally:
         server.should_exit = True
         thread.join(10)
@@ -160,8 +152,10 @@ def test_organisation_endpoints_need_admin(api: dict[str, Any]) -> None:
     body = {"name": "Acme", "numbers": [LEAKED], "ranges": ["+3222000000-+3222000099"],
             "webhook_url": "https://hooks.test/acme"}
     assert client.post("/api/v1/organisations", json=body).status_code == 401
-    assert client.post("/api/v1/organisations", json=body, headers={"x-api-key": "wrong"}).status_code == 403
-    admin = {"x-api-key": ADMIN_KEY}
+    assert client.post("/api/v1/organisations", json=body, headers={"hibp-api-key": "wrong"}).status_code == 401
+    check_key, _ = api["services"].api_keys.create("app", ["check"])
+    assert client.post("/api/v1/organisations", json=body, headers={"hibp-api-key": check_key}).status_code == 403
+    admin = {"hibp-api-key": api["admin"]}
     created = client.post("/api/v1/organisations", json=body, headers=admin)
     assert created.status_code == 201
     assert created.json()["numbers"] == 101 and created.json()["webhook_secret"].startswith("whsec_")

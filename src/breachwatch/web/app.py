@@ -1,12 +1,13 @@
 """The ASGI app: `create_app(services) -> Starlette`, and `app_factory()` for any ASGI server
 (`uvicorn --factory breachwatch.web:app_factory`).
 
-How other areas plug in routes: write a module `breachwatch.web.<area>_api` (or `<area>_pages`) with a function
-`routes(services: Services) -> list[BaseRoute]`, and add its name to ROUTE_MODULES below (one line). Handlers
-reach shared state with `context_of(request)` (web/context.py), authenticate with
-`authenticate(request, scope)` (web/auth.py), charge the rate limit with `context_of(request).charge(...)`
-and raise `Problem(status, detail)` (web/problems.py) for errors, which become application/problem+json.
-Only web/ imports Starlette."""
+One convention for every route module, `breachwatch.web.<area>_api` (or `pages`): module-level handlers, and
+a function `routes(services: Services) -> list[BaseRoute]` listed in ROUTE_MODULES below (one line). A route
+that reads a body declares its limit (`BodyRoute`, web/bodies.py). Handlers reach shared state with
+`context_of(request)` (web/context.py), authenticate with `authenticate(request, scope)` (web/auth.py) before
+reading a body, charge the guard with `context_of(request).charge(...)`, and raise: a `Problem(status,
+detail)`, or any library error (`BreachwatchError`), mapped to a status in one place (web/problems.py). Every
+error is answered as application/problem+json. Only web/ imports Starlette."""
 
 from __future__ import annotations
 
@@ -17,28 +18,26 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from ..catalog.keys import ApiKey
 from ..guard.limiter import RateLimiter
 from ..services import Services
-from . import notify_api
 from .auth import authenticate
 from .bodies import BodyGuard
 from .context import AppContext, context_of
 from .hot_routes import HotRoutes
 from .metrics import Metrics, MetricsMiddleware
 from .openapi import openapi
-from .problems import Problem, handle_problem, problem_response, route_template
+from .problems import EXCEPTION_HANDLERS
 from .proxy import ClientResolver, parse_trusted
 
 #: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
-ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "private_api", "report_api"]
+ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "private_api", "report_api", "subscriptions_api",
+                            "organisations_api"]
 
 log = logging.getLogger("breachwatch.web")
 
@@ -55,30 +54,6 @@ async def metrics_endpoint(request: Request) -> Response:
     if ctx.services.config.metrics_access != "public":
         authenticate(request, "metrics")
     return ctx.metrics.render()
-
-
-def _admin_authorize(request: Request, scope: str) -> ApiKey:
-    """Organisation endpoints: a key with the given scope (admin, or organisation for its own endpoints)."""
-    return authenticate(request, scope)
-
-
-def _subscribe_charge(request: Request) -> None:
-    """Subscribing sends an SMS: charged to the caller's address like an anonymous check (SMS pumping)."""
-    context_of(request).charge(request, None, 1)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404 and not request.url.path.startswith("/api/"):
-        return Response("Not found", 404, media_type="text/plain; charset=utf-8")
-    return problem_response(Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {})),
-                            instance=route_template(request))
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    # Log the route template and the exception type only: the path or the message may hold a number.
-    log.error("unhandled %s on %s", type(exc).__name__, route_template(request))
-    return problem_response(Problem(500, "internal error"))
 
 
 class BreachwatchApp(Starlette):
@@ -105,8 +80,8 @@ class BreachwatchApp(Starlette):
         except Exception:
             if scope["type"] != "http":
                 raise
-            # Already answered with a 500 problem and logged by type (_server_error); re-raised only so an
-            # ASGI server can log it, and its log would hold the traceback, whose text may hold user input.
+            # Already answered with a 500 problem and logged by type (problems.handle_unexpected); re-raised only
+            # so an ASGI server can log it, and its log would hold the traceback, whose text may hold user input.
 
 
 def _freeze_heap() -> None:
@@ -132,7 +107,6 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
         routes += module.routes(services)
     routes += [Route("/metrics", metrics_endpoint, methods=["GET"]),
                Route("/openapi.json", openapi, methods=["GET"])]
-    routes += notify_api.routes(services, _admin_authorize, _subscribe_charge)
     routes += list(extra_routes)
 
     @asynccontextmanager
@@ -147,13 +121,13 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
             if "guard" in services.__dict__:  # built on first use (a cached property)
                 services.guard.flush()  # buffered audit records reach their file on a clean stop
 
-    handlers = {Problem: handle_problem, HTTPException: _http_error, Exception: _server_error}
+    handlers = dict(EXCEPTION_HANDLERS)
     middleware = [Middleware(BodyGuard, routes=routes, default_seconds=services.config.body_timeout),
                   Middleware(MetricsMiddleware, metrics=metrics)]
     app = BreachwatchApp(routes=routes, middleware=middleware,
                          exception_handlers=handlers, lifespan=lifespan)
     app.state.ctx = app.ctx = ctx
-    app.hot = HotRoutes(app.routes, metrics, handlers)  # type: ignore[arg-type]
+    app.hot = HotRoutes(app.routes, metrics, handlers)
     app.clients = ClientResolver(parse_trusted(services.config.trusted_proxies))
     return app
 

@@ -152,3 +152,31 @@ async def read_json(request: Request, example: str = "") -> Any:
         why = "nested too deeply" if "recursion" in str(exc).lower() else "not valid JSON"
         hint = f": {example}" if example else ""
         raise Problem(400, f"the request body is {why}{hint}") from None
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; a 400 problem otherwise."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise Problem(400, "the request body must be a JSON object", title="Invalid request")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    """A string field of a JSON object (None when absent); a 400 problem when it is not a string."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise Problem(400, f"field {name!r} is required", title="Invalid request")
+        return None
+    if not isinstance(value, str):
+        raise Problem(400, f"field {name!r} must be a string", title="Invalid request")
+    return value
+
+
+def text_list(body: dict[str, Any], name: str) -> list[str]:
+    """A list-of-strings field of a JSON object (empty when absent); a 400 problem otherwise."""
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Problem(400, f"field {name!r} must be a list of strings", title="Invalid request")
+    return value
