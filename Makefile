@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint typecheck bench clean
+.PHONY: demo test test-slow lint typecheck docs bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## Regenerate docs/settings.md and docs/cli.md from the settings table and the commands (a test fails when stale).
+docs: $(STAMP)
+	$(BIN)/python -m breachwatch.cli.reference docs
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -103,9 +103,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("org_range_max", "1000000", "BREACHWATCH_ORG_RANGE_MAX",
             "Most numbers one organisation range may span (and one organisation key's request may add or remove)."),
     Setting("key_rate", "100", "BREACHWATCH_KEY_RATE",
-            "Numbers per second one API key may check over HTTP (bursts up to max(1000, rate))."),
+            "Numbers (or private-check evaluations) per second one API key may check over HTTP, per worker "
+            "process (bursts up to max(1000, rate)); the guard's limits apply on top."),
     Setting("ip_rate", "0.5", "BREACHWATCH_IP_RATE",
-            "Numbers per second one client IP may check without a key, on the web page (bursts up to 20)."),
+            "Numbers per second one client address may check without a key (the web page), and subscriptions "
+            "it may ask for or verify, per worker process (bursts up to max(20, rate))."),
     Setting("guard_limits", None, "BREACHWATCH_GUARD_LIMITS",
             "Rate limits per scope, e.g. 'key=1000/1h+20000/10d;anon_ip=30/1h+100/1d' (see docs/guard.md)."),
     Setting("guard_thresholds", None, "BREACHWATCH_GUARD_THRESHOLDS",
