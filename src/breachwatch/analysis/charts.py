@@ -51,3 +51,39 @@ def country_bars(title: str, counts: list[tuple[str, int]], claimed: dict[str, i
     out = io.BytesIO()
     fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+def claim_scatter(title: str, points: list[tuple[str, float, float]], xlabel: str, ylabel: str,
+                  labelled: int = 40) -> bytes:
+    """A PNG log-log scatter of (region, x, y) points with the diagonal y = x and a band of +-5% around it; up to
+    `labelled` points are named."""
+    shown = [(r, x, y) for r, x, y in points if x > 0 and y > 0]
+    fig = Figure(figsize=(6.4, 6.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if shown:
+        xs, ys = [x for _, x, _ in shown], [y for _, _, y in shown]
+        low, high = min(xs + ys) / 1.6, max(xs + ys) * 1.6
+        ax.fill_between([low, high], [low / 1.05, high / 1.05], [low * 1.05, high * 1.05], color=_CLAIM, alpha=0.3,
+                        linewidth=0, label="within 5%")
+        ax.plot([low, high], [low, high], color=_CLAIM, linewidth=1, label="claim = table")
+        ax.scatter(xs, ys, s=22, color=_BAR, zorder=3)
+        for region, x, y in sorted(shown, key=lambda p: -p[2])[:labelled]:
+            ax.annotate(region, (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        ax.set_xlim(low, high)
+        ax.set_ylim(low, high)
+        ax.legend(frameon=False, fontsize=8, loc="upper left")
+    else:
+        ax.set_xlim(1, 10)  # log axes need positive limits even when there is nothing to draw
+        ax.set_ylim(1, 10)
+        ax.text(0.5, 0.5, "no country in common", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.set_title(title, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", metadata={"Software": None})
+    return out.getvalue()

@@ -11,6 +11,9 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..models import Breach
+from .claim_match import TableMatch
+from .claim_triage import ClaimCheck, ClaimReport
+from .references import KIND_LABELS
 from .regions import ROLLUPS, rollup_of
 from .triage import TriageReport
 
@@ -93,6 +96,16 @@ def triage_chart(report: TriageReport) -> bytes:
                         claimed, flagged)
 
 
+def claim_chart(match: TableMatch) -> bytes:
+    """PNG log-log scatter of the claim against one table, country by country: the table's count scaled by the
+    median ratio across, the claimed count up, so a copied table sits on the diagonal."""
+    from .charts import claim_scatter
+
+    ratio = match.median_ratio or 1.0
+    return claim_scatter(f"Claim against {match.title}", [(r, t * ratio, c) for r, c, t in match.points],
+                         f"{match.title}: count x {ratio:.2f} (the median ratio)", "claimed count")
+
+
 # ---------------------------------------------------------------------------------------------- HTML
 
 _STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}
@@ -168,6 +181,8 @@ def triage_html(report: TriageReport, chart: bytes | None = None) -> str:
                           f"{c.relative:.2f}" if c.relative is not None else "-",
                           f"{c.low:.2f}-{c.high:.2f}" if c.low is not None and c.high is not None else "-",
                           '<span class="flag">disagrees</span>' if c.flagged else ""] for c in report.claim])]
+    if report.claim_check is not None:
+        body += _claim_check_html(report.claim_check, None)
     body += ["<h2>Countries</h2>",
              _table(["country", "region", "numbers", "valid", "possible only", "mobile", "fixed or mobile",
                      "fixed line", "other"],
@@ -175,3 +190,37 @@ def triage_html(report: TriageReport, chart: bytes | None = None) -> str:
                       f"{c.mobile_share:.1%}", f"{c.fixed_or_mobile_share:.1%}", f"{c.fixed_line_share:.1%}",
                       f"{c.other_share:.1%}"] for c in report.countries])]
     return _page(f"Triage of {report.source}", body)
+
+
+def claim_html(report: ClaimReport, chart: bytes | None = None) -> str:
+    """A self-contained HTML page of a claim triaged without its dump."""
+    e = html.escape
+    body = [f"<h1>Claim {e(report.source)}</h1>",
+            f"<p class=\"verdict\">Verdict: {e(report.verdict)}</p>",
+            "<ul>" + "".join(f"<li>{e(r)}</li>" for r in report.evidence) + "</ul>",
+            f"<p>{report.countries} countries, {report.total:,} claimed in all"
+            + (f"; kept in the catalog as <b>{e(report.kept_as)}</b>" if report.kept_as else "") + ".</p>"]
+    body += _claim_check_html(report.check, chart)
+    body += ["<h2>Signals about the table itself</h2>",
+             _table(["signal", "level", "finding"], [[e(s.name), f'<span class="{e(s.level)}">{e(s.level)}</span>',
+                                                      e(s.summary)] for s in report.signals])]
+    return _page(f"Claim {report.source}", body)
+
+
+def _claim_check_html(check: ClaimCheck, chart: bytes | None) -> list[str]:
+    e = html.escape
+    body = ["<h2>Against known tables</h2>",
+            _table(["table", "kind", "in common", "within 5%", "within 10%", "median ratio", "log spread",
+                    "rank correlation", "level"],
+                   [[e(m.title), e(KIND_LABELS.get(m.kind, m.kind)), str(m.common), f"{m.within_5}",
+                     f"{m.within_10}", _num(m.median_ratio, 2), _num(m.log_spread, 3), _num(m.rank_correlation, 2),
+                     e(m.level)] for m in check.matches if m.common])]
+    best = check.best
+    if best is not None and best.common:
+        body.append(_img(chart if chart is not None else claim_chart(best), f"claim against {best.title}"))
+        body.append(f"<p><small>Sources of {e(best.title)}: {e(best.source)}</small></p>")
+    return body
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"

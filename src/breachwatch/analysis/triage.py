@@ -17,6 +17,7 @@ from ..errors import BreachwatchError
 from ..index import NumberHasher
 from ..phone import REGIONS, SUPPORTED_REGIONS, Hints, Status, Texts, normalize_many
 from ..readers import read_batches, sniff_layout
+from .claim_triage import ClaimCheck, check_claim, keep_claim
 from .claims import ClaimRow, compare, read_claim
 from .fabrication import (
     STRONG,
@@ -32,6 +33,7 @@ from .fabrication import (
 )
 from .number_types import KINDS, classify
 from .overlap import Overlap, open_segments, overlaps_with
+from .references import all_tables
 from .regions import rollup_of
 
 RECYCLED = 0.5        # share of the dump in one older breach that makes it recycled
@@ -64,6 +66,7 @@ class TriageOptions:
     messenger: bool = True
     seed: int = 0
     batch_rows: int = 262_144
+    claim_name: str | None = None  # keep the claim's table in the catalog under this name (None: do not keep)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class TriageReport:
     valid_share: float = 0.0
     countries: list[CountryTriage] = field(default_factory=list)
     claim: list[ClaimRow] = field(default_factory=list)
+    claim_check: ClaimCheck | None = None
     overlaps: list[Overlap] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
     verdict: str = "inconclusive"
@@ -132,8 +136,14 @@ def triage(index: IndexSource | None, path: str | Path, claim: dict[str, int] | 
     layout = sniff_layout(path, phone_column=opts.phone_column, country_column=opts.country_column,
                           encoding=opts.encoding, format=opts.format)
     report = TriageReport(source=Path(layout.path).name, format=layout.format, sample=sample)
+    if claimed:  # the claim against known tables: published, loaded breaches, claims triaged before
+        catalog = index.catalog if index is not None else None
+        report.claim_check = check_claim(claimed, all_tables(catalog, exclude=opts.claim_name))
     numbers, status, region = _read(layout, report, sample, opts)
     _analyse(index, report, numbers, status, region, claimed, opts)
+    if claimed and index is not None and opts.claim_name:
+        keep_claim(index.catalog, opts.claim_name, claimed, Path(claim).name if isinstance(claim, str | Path)
+                   else report.source)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -289,6 +299,8 @@ def verdict(report: TriageReport) -> tuple[str, list[str]]:
                        + ", ".join(f"{c.region} ({c.relative:.2f}x of the typical ratio)" if c.relative is not None
                                    else c.region for c in flagged))
     reasons += [f"claim: {s.summary}" for s in report.signals if s.name.startswith("claim-") and s.level != "none"]
+    if report.claim_check is not None:
+        reasons.append(f"claim against known tables: {report.claim_check.evidence[0]}")
     if report.unique_numbers == 0:
         return "inconclusive", ["no phone number could be read from the dump", *reasons]
     if top is not None and top.share >= RECYCLED:
