@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..catalog import Catalog
-from ..catalog.claim_store import ClaimStore
+from ..catalog.claim_store import ClaimStore, check_name
 from .claim_match import MATCH, RESEMBLES, TOO_FEW, TableMatch, compare_tables
 from .claims import read_claim
 from .fabrication import NONE, Signal, claim_shape
@@ -101,6 +102,8 @@ def triage_claim(index: CatalogSource | None, claim: dict[str, int] | str | Path
                  source: str | None = None) -> ClaimReport:
     """Triage a claim table alone (no dump): compare it with every known table and judge it. With `name` and an
     index, the claim is kept in the catalog under that name (or `name-2`... when the name holds another table)."""
+    if name is not None:
+        check_name(name)
     counts = read_claim(claim) if isinstance(claim, str | Path) else dict(claim)
     label = source or (Path(claim).name if isinstance(claim, str | Path) else "claim")
     catalog = index.catalog if index is not None else None
@@ -118,6 +121,12 @@ def keep_claim(catalog: Catalog, name: str, counts: dict[str, int], label: str) 
     """Keep a triaged claim's table in the catalog (see ClaimStore.keep); returns it as a reference."""
     stored = ClaimStore(catalog).keep(name, f"claim triaged {dt.date.today():%Y-%m-%d} from {label}", counts)
     return ReferenceTable(stored.name, stored.name, "claim", stored.source, stored.counts)
+
+
+def name_for(path: str | Path) -> str:
+    """A claim file's name as a table name: 'whatsapp-2022-claim.csv' -> 'whatsapp-2022-claim'."""
+    stem = Path(path).name.removesuffix(".csv").removesuffix(".CSV")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:100] or "claim"
 
 
 def default_name(counts: dict[str, int]) -> str:
@@ -139,4 +148,4 @@ def _measures(m: TableMatch) -> str:
     spread = f"log spread {m.log_spread:.3f}" if m.log_spread is not None else "log spread -"
     rho = f"rank correlation {m.rank_correlation:.2f}" if m.rank_correlation is not None else "rank correlation -"
     return (f"{_label(m)}: {m.common} countries in common (claim {m.claim_countries}, table {m.table_countries}), "
-            f"{m.within_5} within 5%, {m.within_10} within 10%, {spread}, {rho} [{m.level}]")
+            f"{m.within_5} within 5%, {m.within_10} within 10%, {spread}, {rho}: {m.level}")

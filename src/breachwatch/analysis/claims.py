@@ -36,10 +36,15 @@ class ClaimRow:
 
 
 def parse_claim(text: str, source: str = "claim") -> dict[str, int]:
-    """{region: claimed count} from CSV text with columns country,count (a header row is optional)."""
+    """{region: claimed count} from CSV text with columns country,count (a header row is optional; lines starting
+    with '#' are comments, e.g. the source block of a published table)."""
     claim: dict[str, int] = {}
+    # Comment lines become empty lines: skipped, yet the rows after them keep their numbers in error messages.
+    text = "".join(line[len(line.rstrip("\r\n")):] if line.lstrip().startswith("#") else line
+                   for line in text.splitlines(keepends=True))
     reader = csv.reader(io.StringIO(text, newline=""))
     row_no = 0
+    first = True
     while True:
         try:
             row = next(reader)
@@ -53,8 +58,10 @@ def parse_claim(text: str, source: str = "claim") -> dict[str, int]:
         if len(row) < 2:
             raise InputError(source, "expected country,count", row=row_no)
         region, raw = row[0].strip().upper(), row[1].strip().replace("_", "")
-        if row_no == 1 and not raw.isdigit():
+        if first and not raw.isdigit():
+            first = False
             continue  # header
+        first = False
         if region not in SUPPORTED_REGIONS:
             raise InputError(source, f"{row[0].strip()!r} is not an ISO region code libphonenumber knows",
                              row=row_no, field="country")

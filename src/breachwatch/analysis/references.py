@@ -58,10 +58,8 @@ def parse_published(text: str, origin: str) -> ReferenceTable:
     meta: dict[str, str] = {}
     notes: list[str] = []
     sources: list[Source] = []
-    body: list[str] = []
     for line in text.splitlines():
         if not line.startswith("#"):
-            body.append(line)
             continue
         key, sep, value = line[1:].partition(":")
         key, value = key.strip(), value.strip()
@@ -78,7 +76,7 @@ def parse_published(text: str, origin: str) -> ReferenceTable:
             meta[key] = value
     if "name" not in meta or not sources:
         raise BreachwatchError(f"{origin}: a shipped table needs a name and at least one source line")
-    counts = parse_claim("\n".join(body), origin)
+    counts = parse_claim(text, origin)
     first = sources[0]
     return ReferenceTable(meta["name"], meta.get("title", meta["name"]), "published",
                           f"{first.publisher}, {first.date}, {first.url}" + (
@@ -97,9 +95,8 @@ def published_tables() -> tuple[ReferenceTable, ...]:
 
 def stored_table(t: StoredTable) -> ReferenceTable:
     """A catalog table as a reference."""
-    what = "claim triaged before" if t.kind == "claim" else "reference table"
-    return ReferenceTable(t.name, t.name, t.kind, t.source or f"{what}, added {t.added_at:%Y-%m-%d}", t.counts,
-                          f"{t.added_at:%Y-%m-%d}")
+    when = f"{'triaged' if t.kind == 'claim' else 'added'} {t.added_at:%Y-%m-%d}"
+    return ReferenceTable(t.name, f"{t.name}, {when}", t.kind, t.source or when, t.counts, f"{t.added_at:%Y-%m-%d}")
 
 
 def breach_table(catalog: Catalog, name: str, title: str) -> ReferenceTable:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..catalog import Catalog
+from ..catalog.claim_store import check_name
 from ..config import Config
 from ..errors import BreachwatchError
 from ..index import NumberHasher
@@ -132,6 +133,8 @@ def triage(index: IndexSource | None, path: str | Path, claim: dict[str, int] | 
     if opts.default_region and opts.default_region.upper() not in SUPPORTED_REGIONS:
         raise BreachwatchError(f"--default-region {opts.default_region!r} is not a region libphonenumber knows")
     claimed = read_claim(claim) if isinstance(claim, str | Path) else claim
+    if claimed and opts.claim_name is not None:
+        check_name(opts.claim_name)  # before the dump is read, not after
     started = time.perf_counter()
     layout = sniff_layout(path, phone_column=opts.phone_column, country_column=opts.country_column,
                           encoding=opts.encoding, format=opts.format)
@@ -143,7 +146,7 @@ def triage(index: IndexSource | None, path: str | Path, claim: dict[str, int] | 
     _analyse(index, report, numbers, status, region, claimed, opts)
     if claimed and index is not None and opts.claim_name:
         keep_claim(index.catalog, opts.claim_name, claimed, Path(claim).name if isinstance(claim, str | Path)
-                   else report.source)
+                   else "a dump's triage")
     report.seconds = time.perf_counter() - started
     return report
 

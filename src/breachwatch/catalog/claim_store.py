@@ -55,6 +55,13 @@ def valid_name(name: str) -> bool:
     return _NAME.fullmatch(name) is not None
 
 
+def check_name(name: str) -> str:
+    """The name, if it is a valid table name (ClaimTableError otherwise)."""
+    if not valid_name(name):
+        raise ClaimTableError(f"{name!r} is not a table name: use 1-128 letters, digits, '.', '-' or '_'")
+    return name
+
+
 class ClaimStore:
     """The catalog's claim tables."""
 
@@ -63,8 +70,7 @@ class ClaimStore:
 
     def add(self, name: str, kind: str, source: str, counts: Mapping[str, int]) -> StoredTable:
         """Store a table under a new name (ClaimTableError if the name is malformed or taken)."""
-        if not valid_name(name):
-            raise ClaimTableError(f"{name!r} is not a table name: use 1-128 letters, digits, '.', '-' or '_'")
+        check_name(name)
         if kind not in KINDS:
             raise ClaimTableError(f"kind must be one of {', '.join(KINDS)}")
         added = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -80,7 +86,7 @@ class ClaimStore:
     def keep(self, name: str, source: str, counts: Mapping[str, int]) -> StoredTable:
         """Keep a triaged claim under `name`; when that name holds another table, under the first free `name-2`,
         `name-3`... A claim triaged again (same name, same table) is not stored twice."""
-        base = name if valid_name(name) else "claim"
+        base = check_name(name)
         for i in range(1, 1000):
             candidate = base if i == 1 else f"{base[:120]}-{i}"
             existing = self.find(candidate)

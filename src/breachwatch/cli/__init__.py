@@ -4,7 +4,7 @@ The `main` group lives in cli/app.py; each module of this package adds the comma
 
 from __future__ import annotations
 
-from . import core, guard, keys, notify, private, serve, triage  # noqa: F401 - each registers its area's commands
+from . import claims, core, guard, keys, notify, private, serve, triage  # noqa: F401 - each registers its area's commands
 from .app import main
 
 __all__ = ["main"]

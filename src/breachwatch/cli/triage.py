@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column, Table
 
 from ..errors import BreachwatchError
 from .app import console, main, services_of, user_errors
 
 if TYPE_CHECKING:
+    from ..analysis.claim_triage import ClaimCheck, ClaimReport
     from ..analysis.triage import TriageReport
+    from ..services import Services
 
 
 def _write(path: Path, data: bytes | str) -> None:
@@ -29,9 +32,13 @@ def _write(path: Path, data: bytes | str) -> None:
 
 
 @main.command("triage")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--claim", "claim_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The seller's claim: a CSV of country,count (ISO region code, whole number).")
+              help="The seller's claim: a CSV of country,count (ISO region code, whole number). Without FILE, the "
+                   "claim alone is judged against known tables.")
+@click.option("--claim-name", default=None, metavar="NAME",
+              help="Keep the claim's table in the catalog under this name (default: the claim file's name).")
+@click.option("--no-keep", is_flag=True, help="Do not keep the claim's table in the catalog.")
 @click.option("--sample", type=click.IntRange(min=1), default=None,
               help="Normalize only a uniform sample of this many rows (every row is still read and counted).")
 @click.option("--default-region", default=None, help="ISO region for numbers written in national format.")
@@ -45,18 +52,27 @@ def _write(path: Path, data: bytes | str) -> None:
 @click.option("--png", "png_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the per-country bar chart (PNG) here.")
 @click.pass_context
-def triage_command(ctx: click.Context, file: Path, claim_path: Path | None, sample: int | None,
-                   default_region: str | None, phone_column: str | None, country_column: str | None,
-                   not_messenger: bool, seed: int, as_json: bool, html_out: Path | None, png_out: Path | None) -> None:
-    """Is a claimed leak real, recycled or fabricated? Reads FILE without loading it into the index."""
+def triage_command(ctx: click.Context, file: Path | None, claim_path: Path | None, claim_name: str | None,
+                   no_keep: bool, sample: int | None, default_region: str | None, phone_column: str | None,
+                   country_column: str | None, not_messenger: bool, seed: int, as_json: bool, html_out: Path | None,
+                   png_out: Path | None) -> None:
+    """Is a claimed leak real, recycled or fabricated? Reads FILE without loading it into the index; with --claim
+    alone, judges the seller's per-country table before the dump arrives."""
+    from ..analysis.claim_triage import name_for
     from ..analysis.report import triage_chart, triage_html
     from ..analysis.triage import TriageOptions, triage
 
     services = services_of(ctx)
+    keep_as = None if claim_path is None or no_keep else (claim_name or name_for(claim_path))
+    if file is None:
+        if claim_path is None:
+            raise click.UsageError("give a dump FILE, a --claim CLAIM.csv, or both")
+        _claim_only(services, claim_path, keep_as, as_json, html_out, png_out)
+        return
     with user_errors():
         options = TriageOptions(default_region=default_region, phone_column=phone_column,
                                 country_column=country_column, messenger=not not_messenger, seed=seed,
-                                batch_rows=services.config.batch_rows)
+                                batch_rows=services.config.batch_rows, claim_name=keep_as)
         report = triage(services, file, claim_path, sample, options)
         if html_out is not None:
             _write(html_out, triage_html(report))
@@ -66,6 +82,47 @@ def triage_command(ctx: click.Context, file: Path, claim_path: Path | None, samp
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     _print_triage(report)
+
+
+def _claim_only(services: Services, claim_path: Path, keep_as: str | None, as_json: bool, html_out: Path | None,
+                png_out: Path | None) -> None:
+    from ..analysis.claim_triage import triage_claim
+    from ..analysis.report import claim_chart, claim_html
+
+    with user_errors():
+        report = triage_claim(services, claim_path, keep_as)
+        best = report.check.best
+        chart = claim_chart(best) if best is not None and best.common and (html_out or png_out) else None
+        if html_out is not None:
+            _write(html_out, claim_html(report, chart))
+        if png_out is not None and chart is not None:
+            _write(png_out, chart)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    _print_claim(report)
+
+
+def _print_claim(report: ClaimReport) -> None:
+    color = "red" if report.verdict.startswith("claim-matches") else \
+        "yellow" if report.verdict.startswith("claim-resembles") else "green"
+    console.print(f"[bold]{report.source}[/]: verdict [bold {color}]{report.verdict}[/]")
+    for line in report.evidence:
+        console.print(f"  - {escape(line)}")
+    console.print(f"  {report.countries} countries, {report.total:,} claimed in all"
+                  + (f"; kept in the catalog as {report.kept_as}" if report.kept_as else ""))
+    _print_matches(report.check)
+
+
+def _print_matches(check: ClaimCheck) -> None:
+    table = Table(Column("table", no_wrap=True), "kind", "common", "<5%", "<10%", "ratio", "spread", "rank", "level",
+                  title="against known tables (ratio: median claim/table; spread: sd of log ratios; rank: Spearman)")
+    for m in check.matches:
+        if m.common:
+            table.add_row(m.name, m.kind, str(m.common), str(m.within_5), str(m.within_10),
+                          *[f"{v:.{d}f}" if v is not None else "-" for v, d in
+                            ((m.median_ratio, 2), (m.log_spread, 3), (m.rank_correlation, 2))], m.level)
+    console.print(table)
 
 
 def _print_triage(report: TriageReport) -> None:
@@ -99,6 +156,8 @@ def _print_triage(report: TriageReport) -> None:
                           f"{c.low:.2f}-{c.high:.2f}" if c.low is not None and c.high is not None else "-",
                           "[bold red]disagrees[/]" if c.flagged else "")
         console.print(table)
+    if report.claim_check is not None:
+        _print_matches(report.claim_check)
     table = Table("country", "region", "numbers", "valid", "possible only", "mobile", "fixed or mobile",
                   "fixed line", title="countries")
     for ct in report.countries[:30]:

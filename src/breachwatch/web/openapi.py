@@ -192,12 +192,27 @@ DOCUMENT: dict[str, Any] = {
             "summary": "Triage an uploaded dump (admin): real, recycled or fabricated? Loads nothing",
             "security": _KEY,
             "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
-                           for n in ("filename", "sample", "claim", "default_region", "messenger", "format")],
+                           for n in ("filename", "sample", "claim", "name", "keep", "default_region", "messenger",
+                                     "format")],
             "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {
                 "type": "string", "format": "binary"}}}},
             "responses": {"200": {"description": "Triage report (JSON, or HTML with format=html)"},
                           "400": _err("Unreadable dump or bad parameter"), "401": _ERRORS_V3["401"],
                           "403": _err("Missing scope"), "413": _err("Upload too large")}}},
+        "/api/v1/triage/claim": {"post": {
+            "summary": "Judge a claim's per-country table (admin) against published tables, loaded breaches and "
+                       "claims triaged before; keeps it in the catalog",
+            "security": _KEY,
+            "parameters": [{"name": "name", "in": "query", "schema": {"type": "string"},
+                            "description": "Keep the claim under this name (default: derived from the table)."},
+                           _bool("keep", True, "Keep the claim's table in the catalog."),
+                           {"name": "format", "in": "query",
+                            "schema": {"type": "string", "enum": ["json", "html", "png"], "default": "json"}}],
+            "requestBody": {"required": True, "content": {"text/csv": {"schema": {
+                "type": "string", "example": "country,count\nEG,45000000\nIT,35700000\n"}}}},
+            "responses": {"200": {"description": "Claim report (JSON; HTML or the scatter chart as PNG with format)"},
+                          "400": _err("Unreadable claim or bad parameter"), "401": _ERRORS_V3["401"],
+                          "403": _err("Missing scope"), "413": _err("Claim too large")}}},
         "/api/v1/subscriptions": {"post": {
             "summary": "Subscribe a number (sends a one-time code by SMS); answers the same for leaked and clean "
                        "numbers",
