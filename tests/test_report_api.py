@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from breachwatch.analysis.references import list_tables
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
 from breachwatch.web import create_app, report_api
@@ -105,3 +106,33 @@ def test_triage_uploads_stay_under_home(api: dict[str, Any], dumps: dict[str, An
     assert Path(path).parent == uploads and mode == 0o600
     assert stat.S_IMODE(uploads.stat().st_mode) == 0o700
     assert not Path(path).exists() and list(uploads.iterdir()) == []
+
+
+def test_admin_claim_triage(api: dict[str, Any]) -> None:
+    claim = (Path(__file__).resolve().parents[1] / "examples" / "whatsapp-2022-claim.csv").read_bytes()
+    path = "/api/v1/triage/claim"
+    with httpx.Client(base_url=api["url"], timeout=60) as client:
+        assert client.post(path, content=claim).status_code == 401
+        auth = {"authorization": f"Bearer {api['admin']}", "content-type": "text/csv"}
+        data = client.post(path, content=claim, headers=auth, params={"name": "whatsapp-2022"}).json()
+        assert data["verdict"] == "claim-matches-known-breach" and data["kept_as"] == "whatsapp-2022"
+        assert data["evidence"][0].startswith("claim-matches-known-breach: 8 of 8 countries within 5% of Facebook 2021")
+        best = data["matches"][0]
+        assert (best["name"], best["common"], best["within_5"]) == ("facebook-2021", 8, 8)
+        assert {"region": "EG", "claimed": 45_000_000, "table": 44_823_547} in best["points"]
+        assert any(m["name"] == "Synth2022" and m["kind"] == "breach" for m in data["matches"])
+        again = client.post(path, content=claim, headers=auth, params={"keep": "0"}).json()
+        assert again["verdict"] == "claim-matches-earlier-claim" and again["kept_as"] is None
+        png = client.post(path, content=claim, headers=auth, params={"format": "png", "keep": "0"})
+        assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
+        page = client.post(path, content=claim, headers=auth, params={"format": "html", "keep": "0"})
+        assert page.headers["content-type"].startswith("text/html") and "data:image/png;base64," in page.text
+        bad = client.post(path, content=b"country,count\nXX,5\n", headers=auth)
+        assert bad.status_code == 400 and "'XX' is not an ISO region" in bad.json()["detail"]
+        assert bad.headers["content-type"].startswith("application/problem+json")
+        named = client.post(path, content=claim, headers=auth, params={"name": "no spaces"})
+        assert named.status_code == 400 and "not a table name" in named.json()["detail"]
+        assert client.post(path, content=b"\xff\xfe", headers=auth).status_code == 400
+        assert client.post(path, content=b"EG,1\n" * 20_000, headers=auth).status_code == 413
+    names = [t.name for t in list_tables(api["services"].catalog)]
+    assert names == ["facebook-2019", "facebook-2021", "whatsapp-2022"]

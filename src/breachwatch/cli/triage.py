@@ -112,6 +112,8 @@ def _print_claim(report: ClaimReport) -> None:
     console.print(f"  {report.countries} countries, {report.total:,} claimed in all"
                   + (f"; kept in the catalog as {report.kept_as}" if report.kept_as else ""))
     _print_matches(report.check)
+    for sig in report.signals:
+        console.print(f"  {sig.name} ({sig.level}): {escape(sig.summary)}")
 
 
 def _print_matches(check: ClaimCheck) -> None:
