@@ -183,7 +183,7 @@ def test_reference_tables_are_added_listed_and_removed(services: Services, tmp_p
     assert remove_table(services.catalog, "PRESS-2024").name == "press-2024"
     with pytest.raises(ClaimTableError, match="no stored claim"):
         remove_table(services.catalog, "press-2024")
-    with pytest.raises(InputError, match="row 3.*'XX' is not an ISO region"):
+    with pytest.raises(InputError, match=r"row 3.*'XX' is not an ISO region"):
         path.write_text("# comment\ncountry,count\nXX,1\n")
         add_reference(services.catalog, "bad", path, "src")
 

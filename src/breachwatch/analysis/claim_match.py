@@ -22,6 +22,15 @@ MATCH, RESEMBLES, NO_MATCH, TOO_FEW = "matches", "resembles", "no match", "too f
 
 
 @dataclass(frozen=True)
+class Point:
+    """One country compared: the claimed count and the table's count."""
+
+    region: str
+    claimed: int
+    table: int
+
+
+@dataclass(frozen=True)
 class TableMatch:
     """The claim against one table: its name, title, kind (published, breach, claim, reference) and source;
     countries on each side and in common; how many common countries are within 5% and 10% of the typical ratio;
@@ -41,7 +50,7 @@ class TableMatch:
     log_spread: float | None
     rank_correlation: float | None
     level: str
-    points: list[tuple[str, int, int]] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)
 
     @property
     def share_5(self) -> float:
@@ -59,8 +68,8 @@ def compare_tables(claim: dict[str, int], table: dict[str, int], name: str, titl
     """The claim against one table. Only countries with a positive count on both sides are compared; the claim's
     size is not assumed (a seller may scale a table up or down), so each ratio is judged against the median."""
     common = sorted(r for r, c in claim.items() if c > 0 and table.get(r, 0) > 0)
-    points = [(r, claim[r], table[r]) for r in common]
-    logs = [math.log(c / t) for _, c, t in points]
+    points = [Point(r, claim[r], table[r]) for r in common]
+    logs = [math.log(p.claimed / p.table) for p in points]
     median_log = _median(logs) if logs else None
     within_5 = within_10 = 0
     if median_log is not None:
@@ -69,7 +78,7 @@ def compare_tables(claim: dict[str, int], table: dict[str, int], name: str, titl
             within_5 += off <= 0.05 + 1e-12
             within_10 += off <= 0.10 + 1e-12
     spread = _std(logs) if len(logs) >= 2 else None
-    rho = spearman([c for _, c, _ in points], [t for _, _, t in points]) if len(points) >= 3 else None
+    rho = spearman([p.claimed for p in points], [p.table for p in points]) if len(points) >= 3 else None
     n = len(points)
     if n < MIN_COMMON:
         level = TOO_FEW

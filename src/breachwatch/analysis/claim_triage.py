@@ -64,8 +64,6 @@ class ClaimReport:
         """A JSON-ready form (counts only)."""
         data = asdict(self)
         data["matches"] = data.pop("check")["matches"]
-        for m in data["matches"]:
-            m["points"] = [{"region": r, "claimed": c, "table": t} for r, c, t in m["points"]]
         return data
 
 

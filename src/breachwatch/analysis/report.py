@@ -102,7 +102,7 @@ def claim_chart(match: TableMatch) -> bytes:
     from .charts import claim_scatter
 
     ratio = match.median_ratio or 1.0
-    return claim_scatter(f"Claim against {match.title}", [(r, t * ratio, c) for r, c, t in match.points],
+    return claim_scatter(f"Claim against {match.title}", [(p.region, p.table * ratio, p.claimed) for p in match.points],
                          f"{match.title}: count x {ratio:.2f} (the median ratio)", "claimed count")
 
 
