@@ -9,7 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, String, Table, Text, delete, insert, select
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, String, Table, Text, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import BreachwatchError
 from .store import Catalog
@@ -74,13 +75,18 @@ class ClaimStore:
         if kind not in KINDS:
             raise ClaimTableError(f"kind must be one of {', '.join(KINDS)}")
         added = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        with self.catalog.engine.begin() as conn:
-            if conn.execute(select(claim_tables.c.name).where(claim_tables.c.name == name)).first() is not None:
-                raise ClaimTableError(f"a table named {name!r} is already stored; remove it first or pick another name")
-            conn.execute(insert(claim_tables).values(name=name, kind=kind, source=source, added_at=added))
-            rows = [{"claim_name": name, "region": r, "claimed": int(c)} for r, c in sorted(counts.items())]
-            if rows:
-                conn.execute(insert(claim_countries), rows)
+        taken = ClaimTableError(f"a table named {name!r} is already stored; remove it first or pick another name")
+        try:
+            with self.catalog.engine.begin() as conn:
+                same = func.lower(claim_tables.c.name) == name.lower()  # names are told apart regardless of case
+                if conn.execute(select(claim_tables.c.name).where(same)).first() is not None:
+                    raise taken
+                conn.execute(insert(claim_tables).values(name=name, kind=kind, source=source, added_at=added))
+                rows = [{"claim_name": name, "region": r, "claimed": int(c)} for r, c in sorted(counts.items())]
+                if rows:
+                    conn.execute(insert(claim_countries), rows)
+        except IntegrityError:  # stored by a concurrent writer between the check and the insert
+            raise taken from None
         return StoredTable(name, kind, source, added, dict(counts))
 
     def keep(self, name: str, source: str, counts: Mapping[str, int]) -> StoredTable:

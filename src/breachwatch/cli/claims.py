@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def _table_dict(t: ReferenceTable) -> dict[str, object]:
     return {"name": t.name, "title": t.title, "kind": t.kind, "source": t.source, "date": t.date,
-            "countries": len(t.counts), "total": sum(t.counts.values()),
+            "countries": len(t.counts), "total": sum(t.counts.values()), "counts": t.counts,
             "sources": [{"publisher": s.publisher, "date": s.date, "url": s.url, "gives": s.gives} for s in t.sources]}
 
 
