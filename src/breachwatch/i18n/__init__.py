@@ -5,5 +5,5 @@ The only owner of Babel; the page, the advice, emails and SMS texts take their w
 from .languages import CODES, DEFAULT, Language, language, languages, negotiate, supported
 from .translator import LOCALES, N_, Translator, alpha2, catalog_path, country_name, translator
 
-__all__ = ["CODES", "DEFAULT", "LOCALES", "Language", "N_", "Translator", "alpha2", "catalog_path",
+__all__ = ["CODES", "DEFAULT", "LOCALES", "N_", "Language", "Translator", "alpha2", "catalog_path",
            "country_name", "language", "languages", "negotiate", "supported", "translator"]

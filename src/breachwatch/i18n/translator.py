@@ -22,7 +22,7 @@ LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional name extraction looks for
+def N_(message: str) -> str:
     """Mark a message for translation where it is defined; it is translated where it is shown."""
     return message
 
