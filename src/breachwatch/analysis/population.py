@@ -48,3 +48,14 @@ def source_year() -> int:
     """The most common year of the figures (the year the source note names)."""
     years = [p.year for p in populations().values()]
     return max(set(years), key=years.count) if years else 0
+
+
+def population_note() -> str:
+    """Where the share-of-population figures come from, said wherever they are shown (in English)."""
+    return (f"Share of population: a country's numbers in the breach divided by its population in {source_year()} "
+            f"({SOURCE}, licence {LICENCE}).")
+
+
+def population_cell(share: float | None) -> str:
+    """A share of population as shown in tables ("-" when the population is unknown)."""
+    return "-" if share is None else f"{share:.2%}"
