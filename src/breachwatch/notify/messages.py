@@ -97,11 +97,11 @@ def breach_email(key: str, payload: dict[str, Any], unsubscribe_url: str, sender
     message["Subject"] = subject
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     message["Message-ID"] = f"<{key}@breachwatch>"
-    message["Content-Language"] = content_language
     message[EMAIL_IDEMPOTENCY_HEADER] = key
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content("\n".join(lines) + "\n")
+    message["Content-Language"] = content_language  # after set_content, which drops Content-* headers
     return message
 
 
@@ -114,11 +114,11 @@ def confirmation_email(masked: str, confirm_url: str, unsubscribe_url: str, send
     message["To"] = to
     message["Subject"] = t.gettext("Confirm your breachwatch alerts")
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-    message["Content-Language"] = t.tag
     message.set_content("\n\n".join([
         t.gettext("Someone asked breachwatch to email this address when the number %(number)s appears in a newly "
                   "loaded breach.", number=masked),
         t.gettext("Confirm: %(url)s", url=confirm_url),
         t.gettext("The number must also be confirmed with the code sent to it by SMS. If this was not you, "
                   "ignore this email or stop it here: %(url)s", url=unsubscribe_url)]) + "\n")
+    message["Content-Language"] = t.tag
     return message

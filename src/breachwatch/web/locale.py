@@ -25,7 +25,9 @@ _LANG_COOKIE_AGE = 365 * 86400
 HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
                                "frame-ancestors 'none'",
-    "referrer-policy": "no-referrer",
+    # Not no-referrer: under it browsers send `Origin: null` with the page's own forms, which the Origin check
+    # must refuse. same-origin still sends nothing to other sites.
+    "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
     "vary": "accept-language, cookie",
