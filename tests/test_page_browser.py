@@ -125,7 +125,6 @@ def test_whole_subscribe_flow_on_the_page(browser: Browser, site: dict[str, Any]
     page.click("#subscribe-button")
     page.wait_for_selector("#verify-form")
     audit(page, f"code form ({lang})")
-    _shot(page, f"page-code-{lang}.png")
 
     sms = gateway.last_to(srv.leaked_eg)
     assert sms["text"] == t.ngettext(
