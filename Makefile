@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint typecheck docs bench clean
+.PHONY: demo test test-slow lint typecheck docs i18n bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ typecheck: $(STAMP)
 ## Regenerate docs/settings.md and docs/cli.md from the settings table and the commands (a test fails when stale).
 docs: $(STAMP)
 	$(BIN)/python -m breachwatch.cli.reference docs
+
+## Extract the messages of the page, advice, emails and SMS into the template and merge it into every catalog
+## (then translate what is new: a test fails on any missing or fuzzy message).
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k raw_gettext -k raw_ngettext:1,2 --no-location --sort-output \
+		-o src/breachwatch/i18n/locales/messages.pot src/breachwatch
+	$(BIN)/pybabel update -i src/breachwatch/i18n/locales/messages.pot -d src/breachwatch/i18n/locales \
+		--no-location --no-fuzzy-matching --width 100
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

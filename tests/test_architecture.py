@@ -19,6 +19,7 @@ OWNERS = {
     "distributed": ("cluster",),
     "dask": ("cluster",),
     "httpcore": ("notify",),  # notify/outbound.py: bounded requests pinned to checked addresses
+    "babel": ("i18n",),  # gettext catalogs and CLDR data
 }
 
 

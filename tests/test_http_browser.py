@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from breachwatch.i18n import country_name
 from http_support import Server, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -97,7 +98,7 @@ def test_breaches_page_has_charts(page: Page, srv: Server) -> None:
     chart = page.locator("#breach-Synth svg[role=img]")
     assert chart.count() == 1
     top = max(srv.truth["countries"].items(), key=lambda kv: (kv[1], kv[0]))
-    assert f"{top[0]}: {top[1]:,}" in (chart.locator("desc").text_content() or "")
+    assert f"{country_name(top[0])}: {top[1]:,}" in (chart.locator("desc").text_content() or "")
     page.screenshot(path=str(ARTIFACTS / "breaches.png"), full_page=True)
 
 

@@ -10,23 +10,28 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..catalog import Catalog
+from ..i18n import country_name
 from ..models import Breach
 from .claim_match import TableMatch
 from .claim_triage import ClaimCheck, ClaimReport
 from .references import KIND_LABELS
+from .population import population_cell, population_note, population_share
 from .regions import ROLLUPS, rollup_of
 from .triage import TriageReport
 
 
 @dataclass(frozen=True)
 class CountryRow:
-    """One country of a breach: unique numbers, valid ones, share of the breach, and its rollup region."""
+    """One country of a breach: unique numbers, valid ones, share of the breach, its rollup region, its name
+    (CLDR, English) and the share of its population the numbers make (None when unknown; population.py)."""
 
     region: str
     rollup: str
     numbers: int
     valid: int
     share: float
+    name: str = ""
+    population_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ def breach_report(catalog: Catalog, name: str) -> BreachReport:
     breach = catalog.get_breach(name)
     counts = catalog.countries(breach.name)
     total = sum(c.numbers for c in counts) or 1
-    rows = [CountryRow(c.region, rollup_of(c.region), c.numbers, c.valid, c.numbers / total) for c in counts]
+    rows = [CountryRow(c.region, rollup_of(c.region), c.numbers, c.valid, c.numbers / total, country_name(c.region),
+                       population_share(c.region, c.numbers)) for c in counts]
     return BreachReport(breach, rows, rollups(rows, total))
 
 
@@ -145,9 +151,12 @@ def breach_html(report: BreachReport, chart: bytes | None = None) -> str:
     body.append(_table(["region", "numbers", "share", "countries"],
                        [[e(r.rollup), f"{r.numbers:,}", f"{r.share:.1%}", str(r.countries)] for r in report.rollups]))
     body.append("<h2>By country</h2>")
-    body.append(_table(["country", "region", "numbers", "share", "valid"],
-                       [[e(c.region), e(c.rollup), f"{c.numbers:,}", f"{c.share:.2%}",
-                         f"{c.valid / max(c.numbers, 1):.1%}"] for c in report.countries]))
+    body.append(_table(["country", "region", "numbers", "share", "valid", "share of population"],
+                       [[e(c.name or c.region), e(c.rollup), f"{c.numbers:,}", f"{c.share:.2%}",
+                         f"{c.valid / max(c.numbers, 1):.1%}", population_cell(c.population_share)]
+                        for c in report.countries]))
+    # The source by name (World Bank indicator SP.POP.TOTL): report pages hold no address outside themselves.
+    body.append(f"<p>{e(population_note())}</p>")
     return _page(f"{b.title}: breach report", body)
 
 

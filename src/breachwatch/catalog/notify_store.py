@@ -47,6 +47,7 @@ class SubscriptionRecord:
     email_confirmed: bool
     active: bool
     created: float
+    language: str = "en"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ subscriptions = Table(
     Column("email_confirmed", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=False),
     Column("created", Double, nullable=False),
+    # The language its SMS, emails and alerts are written in (a catalog id of breachwatch.i18n).
+    Column("language", String(16), nullable=False, server_default="en"),
     Index("ix_notify_subscriptions_number", "number_hash"),
     # Covers the matcher's two queries (all active hashes; active rows among matched hashes). An index on
     # `active` alone made SQLite scan every active row once per IN-chunk of matched hashes.

@@ -13,10 +13,12 @@ import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..analysis.population import population_cell, population_note, population_share
 from ..check.checker import Checker
 from ..check.doctor import examine
 from ..check.shapes import breach_dict, result_dict
 from ..errors import BreachwatchError
+from ..i18n import country_name
 from ..ingest import IngestOptions
 from ..models import VERIFICATION_STATUSES, CheckResult, IngestReport
 from ..services import Services
@@ -138,7 +140,7 @@ def _print_report(report: IngestReport) -> None:
         console.print(f"    rejected {reason}: {count:,}  (e.g. {samples})")
     console.print(f"  data classes: {', '.join(report.data_classes)}")
     top = sorted(report.countries.items(), key=lambda kv: -kv[1])[:10]
-    console.print("  top countries: " + ", ".join(f"{r} {n:,}" for r, n in top)
+    console.print("  top countries: " + ", ".join(f"{country_name(r)} {n:,}" for r, n in top)
               + (f" ... ({len(report.countries)} in all)" if len(report.countries) > 10 else ""))
     rate = report.rows / report.seconds if report.seconds else 0
     console.print(f"  {report.seconds:.1f} s, {rate:,.0f} rows/s")
@@ -255,11 +257,12 @@ def stats(ctx: click.Context, name: str, as_json: bool) -> None:
     console.print(f"[bold]{breach.title}[/] ({breach.name}): {breach.pwn_count:,} numbers, "
               f"{breach.valid_count / max(breach.pwn_count, 1):.1%} valid, status {breach.status}")
     console.print(f"data classes: {', '.join(breach.data_classes)}")
-    table = Table("region", "numbers", "share", "valid")
+    table = Table("country", "numbers", "share", "valid", "share of population")
     for c in countries:
-        table.add_row(c.region, f"{c.numbers:,}", f"{c.numbers / max(breach.pwn_count, 1):.2%}",
-                      f"{c.valid / max(c.numbers, 1):.1%}")
+        table.add_row(country_name(c.region), f"{c.numbers:,}", f"{c.numbers / max(breach.pwn_count, 1):.2%}",
+                      f"{c.valid / max(c.numbers, 1):.1%}", population_cell(population_share(c.region, c.numbers)))
     console.print(table)
+    console.print(population_note())
 
 
 @main.group()

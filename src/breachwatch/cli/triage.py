@@ -180,6 +180,7 @@ def _print_triage(report: TriageReport) -> None:
 @click.pass_context
 def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, png_out: Path | None) -> None:
     """Per-country and per-region counts of a breach, its data classes, status and a bar chart."""
+    from ..analysis.population import population_cell, population_note
     from ..analysis.report import breach_chart, breach_html, breach_report
 
     services = services_of(ctx)
@@ -200,10 +201,12 @@ def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, 
     for r in result.rollups:
         table.add_row(r.rollup, f"{r.numbers:,}", f"{r.share:.1%}", str(r.countries))
     console.print(table)
-    table = Table("country", "region", "numbers", "share", "valid", title="by country")
+    table = Table("country", "region", "numbers", "share", "valid", "share of population", title="by country")
     for c in result.countries:
-        table.add_row(c.region, c.rollup, f"{c.numbers:,}", f"{c.share:.2%}", f"{c.valid / max(c.numbers, 1):.1%}")
+        table.add_row(c.name, c.rollup, f"{c.numbers:,}", f"{c.share:.2%}", f"{c.valid / max(c.numbers, 1):.1%}",
+                      population_cell(c.population_share))
     console.print(table)
+    console.print(population_note())
 
 
 @main.command()

@@ -115,10 +115,10 @@ class Dispatcher:
                 self.store.cancel(row.id, self.owner, "recipient removed")
                 report.cancelled += 1
                 return
-            destination, unsubscribe_url, secret = target
+            destination, unsubscribe_url, secret, language = target
             if row.channel == "email":
                 self.email.send(breach_email(row.idempotency_key, row.payload, unsubscribe_url, self.mail_from,
-                                             destination))
+                                             destination, language))
             else:
                 self.webhook.send(destination, secret, webhook_body(row.idempotency_key, row.payload,
                                                                     unsubscribe_url, row.created),
@@ -143,15 +143,19 @@ class Dispatcher:
         else:
             report.retried += 1
 
-    def _target(self, row: OutboxRecord) -> tuple[str, str, str] | None:
-        """(address or URL, unsubscribe link, webhook secret) of the row's recipient, or None if gone."""
+    def _target(self, row: OutboxRecord) -> tuple[str, str, str, str] | None:
+        """(address or URL, unsubscribe link, webhook secret, language) of the row's recipient, or None if
+        gone."""
+        language = "en"
         if row.target_kind == "subscription":
             sub = self.store.get_subscription(row.target_id)
             if sub is None or not sub.active:
                 return None
             destination = sub.email if row.channel == "email" else sub.webhook_url
+            language = sub.language
             unsubscribe = (f"{self.public_url}/api/v1/subscriptions/{sub.id}/unsubscribe?token="
-                           f"{self.secrets.unsubscribe_token(sub.id)}")
+                           f"{self.secrets.unsubscribe_token(sub.id)}" + (f"&lang={language}" if language != "en"
+                                                                          else ""))
         else:
             org = self.store.organisation_by_id(row.target_id)
             if org is None:
@@ -161,4 +165,4 @@ class Dispatcher:
                            f"{self.secrets.unsubscribe_token('organisation:' + org.id)}")
         if not destination:
             return None
-        return destination, unsubscribe, self.secrets.webhook_secret(row.target_kind, row.target_id)
+        return destination, unsubscribe, self.secrets.webhook_secret(row.target_kind, row.target_id), language

@@ -8,14 +8,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..catalog.notify_store import NotifyStore, Quota, signed_int
+from ..catalog.notify_store import NotifyStore, Quota, SubscriptionRecord, signed_int
 from ..errors import NumberError
+from ..i18n import CODES, DEFAULT
 from ..index import NumberHasher
 from ..phone import mask_e164, normalize
 from .destinations import Destinations
 from .errors import InvalidCodeError, InvalidTokenError, SubscriptionInputError, TooManyRequestsError
 from .mail import EmailSender
-from .messages import confirmation_email
+from .messages import code_sms, confirmation_email
 from .sms import SmsSender
 from .tokens import NotifySecrets, same
 
@@ -64,6 +65,20 @@ def check_email(email: str) -> str:
     return email
 
 
+def _lang_param(language: str) -> str:
+    """The query parameter that opens a link's page in the subscription's language."""
+    return f"&lang={language}" if language != DEFAULT else ""
+
+
+def check_language(language: str | None) -> str:
+    """A catalog id breachwatch speaks (DEFAULT when none is given); else SubscriptionInputError."""
+    if language is None:
+        return DEFAULT
+    if language not in CODES:
+        raise SubscriptionInputError(f"language {language[:16]!r} is not one of {', '.join(CODES)}")
+    return language
+
+
 def check_webhook_url(url: str, destinations: Destinations | None = None) -> str:
     """The URL if it is an absolute http(s) URL without credentials whose host is not a refused internal address
     (see notify/destinations.py); else SubscriptionInputError."""
@@ -86,10 +101,12 @@ class Subscriptions:
         self.clock = clock
 
     def subscribe(self, number: str, email: str | None = None, webhook_url: str | None = None,
-                  region: str | None = None) -> SubscribeResult:
-        """Create a pending subscription and send the code to the number (and a link to the address)."""
+                  region: str | None = None, language: str | None = None) -> SubscribeResult:
+        """Create a pending subscription and send the code to the number (and a link to the address), in
+        `language` (a catalog id of breachwatch.i18n; English by default), which its alerts keep."""
         if (email is None) == (webhook_url is None):
             raise SubscriptionInputError("give exactly one of email or webhook_url")
+        language = check_language(language)
         email = check_email(email) if email is not None else None
         webhook_url = check_webhook_url(webhook_url, self.destinations) if webhook_url is not None else None
         norm = normalize(number, region)
@@ -109,16 +126,15 @@ class Subscriptions:
             "id": sub_id, "number_hash": hashed, "number_masked": masked, "channel": channel, "email": email,
             "webhook_url": webhook_url, "code_hash": self.secrets.code_hash(sub_id, code),
             "code_expires": now + self.policy.code_ttl, "code_attempts": 0, "number_verified": False,
-            "email_confirmed": False, "active": False, "created": now,
+            "email_confirmed": False, "active": False, "created": now, "language": language,
         })
-        minutes = max(1, int(self.policy.code_ttl // 60))
-        self.sms.send(norm.e164, f"Your breachwatch code is {code}. It expires in {minutes} minutes. "
-                                 "Never share it.")
+        self.sms.send(norm.e164, code_sms(code, max(1, int(self.policy.code_ttl // 60)), language))
         if email is not None:
             token = self.secrets.email_token(sub_id, email)
             self.email.send(confirmation_email(masked, f"{self.public_url}/api/v1/subscriptions/{sub_id}/confirm"
-                                                       f"?token={token}", self.unsubscribe_url(sub_id),
-                                               self.mail_from, email))
+                                                       f"?token={token}{_lang_param(language)}",
+                                               self.unsubscribe_url(sub_id, language), self.mail_from, email,
+                                               language))
             return SubscribeResult(sub_id, channel)
         return SubscribeResult(sub_id, channel, self.secrets.webhook_secret("subscription", sub_id),
                                self.secrets.unsubscribe_token(sub_id))
@@ -157,7 +173,18 @@ class Subscriptions:
         if not same(self.secrets.unsubscribe_token(sub_id), token) or not self.store.delete_subscription(sub_id):
             raise InvalidTokenError
 
-    def unsubscribe_url(self, sub_id: str) -> str:
-        """The link that shows the unsubscribe page of a subscription."""
-        return f"{self.public_url}/api/v1/subscriptions/{sub_id}/unsubscribe?token=" \
-               f"{self.secrets.unsubscribe_token(sub_id)}"
+    def unsubscribe_url(self, sub_id: str, language: str = DEFAULT) -> str:
+        """The link to the page that shows what a subscription is and stops it (in its language)."""
+        return self.public_url + self.unsubscribe_path(sub_id, language)
+
+    def unsubscribe_path(self, sub_id: str, language: str = DEFAULT) -> str:
+        """The path and query of `unsubscribe_url` (for links within the site)."""
+        return f"/api/v1/subscriptions/{sub_id}/unsubscribe?token={self.secrets.unsubscribe_token(sub_id)}" \
+               f"{_lang_param(language)}"
+
+    def show(self, sub_id: str, token: str) -> SubscriptionRecord:
+        """What a subscription is (masked number, address, language, state), given its unsubscribe token."""
+        sub = self.store.get_subscription(sub_id)
+        if not same(self.secrets.unsubscribe_token(sub_id), token) or sub is None:
+            raise InvalidTokenError
+        return sub

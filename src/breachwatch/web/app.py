@@ -36,8 +36,8 @@ from .problems import EXCEPTION_HANDLERS
 from .proxy import ClientResolver, parse_trusted
 
 #: Route modules under breachwatch.web, each with `routes(services) -> list[BaseRoute]`, in match order.
-ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "private_api", "report_api", "subscriptions_api",
-                            "organisations_api"]
+ROUTE_MODULES: list[str] = ["check_api", "hibp_api", "pages", "alert_pages", "private_api", "report_api",
+                            "subscriptions_api", "organisations_api"]
 
 log = logging.getLogger("breachwatch.web")
 

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import __version__
+from ..i18n import CODES
 
 _KEY: list[dict[str, list[str]]] = [{"hibpApiKey": []}]
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -219,7 +220,9 @@ DOCUMENT: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["number"], "properties": {
                     "number": {"type": "string"}, "region": {"type": "string"}, "email": {"type": "string"},
-                    "webhook_url": {"type": "string"}}}}}},
+                    "webhook_url": {"type": "string"},
+                    "language": {"type": "string", "enum": list(CODES),
+                                 "description": "Language of the SMS, emails and alerts (default en)"}}}}}},
             "responses": {"202": {"description": "Code sent; verify with the returned id"},
                           "400": {"description": "Bad request"}, **_BROWSER_GUARD}}},
         "/api/v1/subscriptions/verify": {"post": {
