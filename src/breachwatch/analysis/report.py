@@ -14,8 +14,8 @@ from ..i18n import country_name
 from ..models import Breach
 from .claim_match import TableMatch
 from .claim_triage import ClaimCheck, ClaimReport
-from .references import KIND_LABELS
 from .population import population_cell, population_note, population_share
+from .references import KIND_LABELS
 from .regions import ROLLUPS, rollup_of
 from .triage import TriageReport
 
