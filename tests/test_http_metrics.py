@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from breachwatch.check.advice import advice_for
 from breachwatch.ingest import IngestOptions
 from http_support import build_home, serve_in_thread
 
@@ -87,3 +89,35 @@ def test_metrics_need_a_metrics_or_admin_key(tmp_path: Path) -> None:
         server.should_exit = True
         thread.join(10)
         services.close()
+
+
+def test_advice_never_hints_at_a_hidden_breach(tmp_path: Path) -> None:
+    """The advice shown follows only the breaches shown: a number also in a sensitive breach where its 'about'
+    text leaked gets the advice of its public breach alone (the hidden breach's step only for admins)."""
+    services, truth = build_home(tmp_path)
+    synth = {n: [h for h in services.checker.check(n).hits if h.breach.name == "Synth"][0] for n in truth["numbers"]}
+    both = next(n for n, hit in synth.items() if "Bios" not in hit.data_classes)
+    (tmp_path / "secret.csv").write_text(f"phone,about\n{both},hello there\n")
+    services.ingest(tmp_path / "secret.csv", IngestOptions(breach="SecretAbout"))
+    services.catalog.update_breach("SecretAbout", is_sensitive=True)
+    time.sleep(1.1)  # the checker looks for new breaches at most once a second
+    key, _ = services.api_keys.create("app", ["check"])
+    admin, _ = services.api_keys.create("ops", ["admin"])
+    base_url, server, thread = serve_in_thread(services)
+    try:
+        with httpx.Client(base_url=base_url, timeout=10) as http:
+            def check(api_key: str) -> dict[str, Any]:
+                answer: dict[str, Any] = http.get(f"/api/v1/check/{both}", headers={"hibp-api-key": api_key}).json()
+                return answer
+
+            shown, as_admin = check(key), check(admin)
+            batch = http.post("/api/v1/check", json={"numbers": [both]}, headers={"hibp-api-key": key}).json()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        services.close()
+    about = "Your 'about' text leaked"
+    assert [b["name"] for b in shown["breaches"]] == ["Synth"]
+    assert shown["advice"] == advice_for(shown["breaches"][0]["data_classes"]) == batch["results"][0]["advice"]
+    assert not any(about in step for step in shown["advice"])
+    assert any(about in step for step in as_admin["advice"])  # the hidden breach's step: admins see that breach

@@ -280,3 +280,19 @@ def test_keyboard_only_check_subscribe_verify(browser: Browser, site: dict[str, 
     keys.press("Enter")
     page.wait_for_selector("text=Your number is confirmed")
     page.context.close()
+
+
+def test_an_organisation_can_stop_its_alerts_from_the_link(browser: Browser, site: dict[str, Any]) -> None:
+    """The organisation's unsubscribe link opens a page whose button works in a real browser (a page sent with
+    `Referrer-Policy: no-referrer` makes the browser post with `Origin: null`, which the same-site check refuses)."""
+    srv: Server = site["srv"]
+    orgs = srv.services.notifier.organisations
+    added = orgs.add("Browser Org", [orgs.numbers_from_lines([srv.clean], "numbers")], email="ops@org.test")
+    link = orgs.unsubscribe_url(srv.base_url, added.organisation.id)
+    page = _page(browser, "en")
+    page.goto(link)
+    page.click("form button")
+    page.wait_for_selector("h1")
+    assert page.inner_text("h1") == "Alerts stopped"
+    assert orgs.store.organisation_by_id(added.organisation.id) is None
+    page.context.close()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..i18n import N_, Translator, translator
+from ..models import BreachHit
 
 
 @dataclass(frozen=True)
@@ -98,3 +100,15 @@ def advice_for(data_classes: Iterable[str], t: Translator | None = None) -> list
     English unless a translator is given."""
     t = t or translator()
     return [t.gettext(step.text) for step in steps_for(data_classes)]
+
+
+@lru_cache(maxsize=4096)
+def english_advice(leaked: frozenset[str]) -> tuple[str, ...]:
+    """`advice_for` in English, remembered per set of data classes (there are few)."""
+    return tuple(advice_for(leaked))
+
+
+def advice_for_hits(hits: Iterable[BreachHit]) -> list[str]:
+    """The English advice for the data classes that leaked in these breaches (only the ones shown: advice
+    must not hint at a hidden breach)."""
+    return list(english_advice(frozenset(cls for hit in hits for cls in hit.data_classes)))

@@ -15,7 +15,7 @@ from ..index import IndexReader, NumberHasher
 from ..index.lookup import SegmentRef
 from ..models import Breach, BreachHit, CheckResult, mask_to_classes
 from ..phone import Normalized, Status, normalize, normalize_international
-from .advice import advice_for
+from .advice import english_advice
 
 _STATUS_TEXT = {Status.VALID: "valid", Status.POSSIBLE: "possible", Status.REJECTED: "invalid"}
 _REASON_TEXT = {
@@ -123,14 +123,10 @@ def _answer(raw: str, e164: str, status: Status, found: dict[str, int], breaches
                 for name, mask in sorted(found.items(), key=lambda kv: (breaches[kv[0]].breach_date is None,
                                                                          breaches[kv[0]].breach_date, kv[0]))]
         leaked = frozenset(cls for hit in hits for cls in hit.data_classes)
-    return CheckResult(raw, e164, _STATUS_TEXT[status], hits, list(_advice(leaked)))
+    return CheckResult(raw, e164, _STATUS_TEXT[status], hits, list(english_advice(leaked)))
 
 
 @lru_cache(maxsize=1 << 16)  # one entry per data-class mask (16 bits)
 def _classes(mask: int) -> tuple[str, ...]:
     return tuple(mask_to_classes(mask))
 
-
-@lru_cache(maxsize=4096)
-def _advice(leaked: frozenset[str]) -> tuple[str, ...]:
-    return tuple(advice_for(leaked))

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from ..models import Breach, BreachHit, CheckResult
+from .advice import advice_for_hits
 
 
 def breach_dict(b: Breach) -> dict[str, Any]:
@@ -22,15 +23,17 @@ def breach_dict(b: Breach) -> dict[str, Any]:
 
 
 def result_dict(result: CheckResult, hits: list[BreachHit] | None = None) -> dict[str, Any]:
-    """One checked number: E.164 form, status, the breaches shown (default: all hits), advice."""
+    """One checked number: E.164 form, status, the breaches shown (default: all hits), and the advice that
+    follows from what leaked in those breaches only."""
     shown = result.hits if hits is None else hits
+    advice = result.advice if len(shown) == len(result.hits) else advice_for_hits(shown)
     return {
         "query": result.query, "e164": result.e164, "status": result.status, "found": bool(shown),
         "error": result.error,
         "breaches": [{"name": h.breach.name, "title": h.breach.title,
                       "breach_date": h.breach.breach_date.isoformat() if h.breach.breach_date else None,
                       "verification": h.breach.status, "data_classes": h.data_classes} for h in shown],
-        "advice": result.advice if shown else [],
+        "advice": advice if shown else [],
     }
 
 

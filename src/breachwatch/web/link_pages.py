@@ -13,7 +13,9 @@ from .context import header
 from .problems import Problem
 
 _HEADERS = {"content-security-policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-            "referrer-policy": "no-referrer", "cache-control": "no-store"}
+            # same-origin, not no-referrer: with no-referrer a browser posts the form with `Origin: null`, which
+            # the same-site check (web/origin.py) must refuse.
+            "referrer-policy": "same-origin", "cache-control": "no-store"}
 
 
 def page(title: str, text: str, form_action: str | None = None, button: str = "") -> HTMLResponse:
