@@ -95,7 +95,7 @@ def test_advice_never_hints_at_a_hidden_breach(tmp_path: Path) -> None:
     """The advice shown follows only the breaches shown: a number also in a sensitive breach where its 'about'
     text leaked gets the advice of its public breach alone (the hidden breach's step only for admins)."""
     services, truth = build_home(tmp_path)
-    synth = {n: [h for h in services.checker.check(n).hits if h.breach.name == "Synth"][0] for n in truth["numbers"]}
+    synth = {n: next(h for h in services.checker.check(n).hits if h.breach.name == "Synth") for n in truth["numbers"]}
     both = next(n for n, hit in synth.items() if "Bios" not in hit.data_classes)
     (tmp_path / "secret.csv").write_text(f"phone,about\n{both},hello there\n")
     services.ingest(tmp_path / "secret.csv", IngestOptions(breach="SecretAbout"))
