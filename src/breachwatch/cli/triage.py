@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from ..errors import BreachwatchError
+from ..i18n import country_name
 from .app import console, main, services_of, user_errors
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ def _print_triage(report: TriageReport) -> None:
         table = Table("country", "claimed", "in the dump", "expected", "relative", "interval", "",
                       title="against the claim")
         for c in report.claim:
-            table.add_row(c.region, f"{c.claimed:,}", f"{c.observed:,}", f"{c.expected:,}",
+            table.add_row(country_name(c.region), f"{c.claimed:,}", f"{c.observed:,}", f"{c.expected:,}",
                           f"{c.relative:.2f}" if c.relative is not None else "-",
                           f"{c.low:.2f}-{c.high:.2f}" if c.low is not None and c.high is not None else "-",
                           "[bold red]disagrees[/]" if c.flagged else "")
@@ -163,7 +164,7 @@ def _print_triage(report: TriageReport) -> None:
     table = Table("country", "region", "numbers", "valid", "possible only", "mobile", "fixed or mobile",
                   "fixed line", title="countries")
     for ct in report.countries[:30]:
-        table.add_row(ct.region, ct.rollup, f"{ct.count:,}", f"{ct.valid_share:.1%}", f"{ct.possible_share:.1%}",
+        table.add_row(country_name(ct.region), ct.rollup, f"{ct.count:,}", f"{ct.valid_share:.1%}", f"{ct.possible_share:.1%}",
                       f"{ct.mobile_share:.1%}", f"{ct.fixed_or_mobile_share:.1%}", f"{ct.fixed_line_share:.1%}")
     console.print(table)
     if len(report.countries) > 30:
