@@ -165,7 +165,8 @@ def _print_triage(report: TriageReport) -> None:
                   "fixed line", title="countries")
     for ct in report.countries[:30]:
         table.add_row(country_name(ct.region), ct.rollup, f"{ct.count:,}", f"{ct.valid_share:.1%}",
-                      f"{ct.possible_share:.1%}", f"{ct.mobile_share:.1%}", f"{ct.fixed_or_mobile_share:.1%}", f"{ct.fixed_line_share:.1%}")
+                      f"{ct.possible_share:.1%}", f"{ct.mobile_share:.1%}", f"{ct.fixed_or_mobile_share:.1%}",
+                      f"{ct.fixed_line_share:.1%}")
     console.print(table)
     if len(report.countries) > 30:
         console.print(f"  ... {len(report.countries) - 30} more countries (see --json)")
