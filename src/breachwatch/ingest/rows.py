@@ -1,207 +1,241 @@
-"""Reading a UTF-8 dump in parallel: the lead cuts the (decompressed) byte stream into pieces of whole lines,
-numbered, and each task turns its piece into rows with the same readers as a serial read (`readers.py`), so
-the rows, row numbers and errors are those of a serial read.
+"""Turning a dump's lines into rows (`PieceRows`): phone text, region hints, data-class masks and row numbers.
 
-A CSV/TSV record may span lines inside quotes: from the first line that opens such a record (a quoted field
-still open at the line's end, as Python's csv module reads the line alone), the rest of the file is read
-serially by the lead, as before, so no piece ever starts or ends inside a record."""
+A task reads its `Piece` (`rows_of_piece`) by the fastest way that reads it exactly as the serial reader
+would: where every line is regular (`scan.py`), the phone and country values are byte ranges of the piece's
+buffer; else Polars reads the piece and its lines with quotes are compared with Python's csv module; else
+the serial reader's code reads it. The serial reader (`read_rows`) reads whole dumps in other encodings than
+UTF-8, and the `Rest` of a dump after a record spanning lines."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import polars as pl
 
-from .csvscan import byte_kinds, irregular_quoted_lines, scan_lines
-from .errors import InputError
-from .models import DATA_CLASS_BITS
-from .phone import Hints, Texts
-from .phone.texts import Utf8Texts
-from .readers import (
-    MAX_LINE_CHARS,
-    READ_ERRORS,
-    DumpLayout,
-    RowBatch,
-    failing_line,
-    open_binary,
-    read_batches_from,
-    rows_from_source,
-)
-
-#: Bytes of decompressed text per piece, per row of the configured batch size (262,144 rows: 8 MiB, about
-#: 100k rows of a typical dump).
-BYTES_PER_BATCH_ROW = 32
-_BOM = b"\xef\xbb\xbf"
+from ..errors import InputError
+from ..models import DATA_CLASS_BITS
+from ..phone import Hints, Texts
+from ..phone.texts import Utf8Texts
+from .chunks import Piece, Rest, cut_pieces, quoted_lines
+from .scan import byte_kinds, scan_lines
+from .sniff import DumpLayout, flatten
+from .sources import MAX_LINE_CHARS, LineSource, TextSource, is_utf8
 
 
-@dataclass(frozen=True)
-class RawChunk:
-    """Whole lines of a dump: the UTF-8 bytes, the number of their first line, file bytes read so far."""
+@dataclass
+class PieceRows:
+    """The rows of a piece of a dump (or of a batch of at most batch_rows rows read serially): raw phone
+    text, optional region hints, data-class masks, and row numbers. Rows that could not be read as records
+    at all are listed in `malformed` (row, reason)."""
 
-    data: bytes
-    first_line: int
-    bytes_read: int
+    phones: Texts
+    hints: Hints
+    masks: np.ndarray
+    rows: np.ndarray
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    bytes_read: int = 0
 
 
-def read_chunks(layout: DumpLayout, batch_rows: int) -> Iterator[RawChunk | RowBatch]:
-    """The dump as pieces of whole lines (about batch_rows * BYTES_PER_BATCH_ROW bytes each), in file order;
-    after a quote that never closes, the rest as rows read serially. Decompression errors name the line
-    they happen on."""
-    chunk_bytes = max(batch_rows * BYTES_PER_BATCH_ROW, 4096)
-    stream, raw = open_binary(Path(layout.path), fast=True)
-    quoted = layout.format in ("csv", "tsv")
-    buffer = b""
-    line = 1  # number of buffer's first line
-    started = False
-    handed_over = False
+def read_pieces(layout: DumpLayout, batch_rows: int) -> Iterator[Piece | PieceRows]:
+    """The dump as the lead hands it out, in file order: pieces of whole lines of a UTF-8 dump, for tasks to
+    read (`rows_of_piece`), and rows the lead reads serially (a dump in another encoding; the rest of a
+    dump after a record spanning lines), in batches of at most `batch_rows`."""
+    if not is_utf8(layout.encoding):
+        yield from read_rows(layout, batch_rows)
+        return
+    with contextlib.closing(cut_pieces(layout, batch_rows)) as pieces:
+        for piece in pieces:
+            if isinstance(piece, Rest):
+                yield from _read_rows_from(layout, (piece.stream, piece.raw), piece.line, batch_rows)
+            else:
+                yield piece
+
+
+# ---------------------------------------------------------------------------------------------- serial reader
+
+def read_rows(layout: DumpLayout, batch_rows: int) -> Iterator[PieceRows]:
+    """The dump's rows read serially, in batches of at most `batch_rows`, in file order."""
+    source = TextSource(Path(layout.path), layout.encoding)
     try:
-        while True:
-            try:
-                block = stream.read(chunk_bytes)
-            except READ_ERRORS as exc:
-                raise InputError(layout.path, f"cannot read: {exc}", row=failing_line(Path(layout.path))) from None
-            if not started:
-                started = True
-                if block.startswith(_BOM):
-                    block = block[len(_BOM):]
-            if not block:
-                if buffer:
-                    yield RawChunk(buffer, line, _tell(raw))
-                return
-            buffer += block
-            cut = buffer.rfind(b"\n") + 1
-            if cut == 0:
-                if len(buffer) > MAX_LINE_CHARS + 1:
-                    raise InputError(layout.path, f"line is longer than {MAX_LINE_CHARS} characters; this is "
-                                     "not a dump of records", row=line)
-                continue
-            opened = first_open_record(buffer[:cut], layout.delimiter or ",") if quoted else -1
-            if opened >= 0:
-                if opened > 0:
-                    yield RawChunk(buffer[:opened], line, _tell(raw))
-                    line += buffer.count(b"\n", 0, opened)
-                handed_over = True
-                rest: BinaryIO = _Chained(buffer[opened:], stream)  # type: ignore[assignment]  # a raw byte stream
-                yield from read_batches_from(layout, (rest, raw), line - 1, batch_rows)
-                return
-            yield RawChunk(buffer[:cut], line, _tell(raw))
-            line += buffer.count(b"\n", 0, cut)
-            buffer = buffer[cut:]
+        yield from rows_of_lines(layout, source, batch_rows)
     finally:
-        if not handed_over:
-            stream.close()
-            raw.close()
+        source.close()
 
 
-def _quoted_lines(data: bytes) -> tuple[list[int], list[str]]:
-    """(byte offset, text with its line end) of each line of `data` that holds a quote, in order."""
-    starts: list[int] = []
-    lines: list[str] = []
-    quote = data.find(b'"')
-    while quote >= 0:
-        start = data.rfind(b"\n", 0, quote) + 1
-        end = data.find(b"\n", quote) + 1 or len(data)
-        starts.append(start)
-        lines.append(data[start:end].decode("utf-8", errors="replace"))
-        quote = data.find(b'"', end)
-    return starts, lines
+def _read_rows_from(layout: DumpLayout, opened: tuple[BinaryIO, BinaryIO], line: int,
+                    batch_rows: int) -> Iterator[PieceRows]:
+    """Like read_rows, from an already opened (stream, raw file) positioned after `line` lines."""
+    source = TextSource(Path(layout.path), layout.encoding, opened, line)
+    try:
+        yield from rows_of_lines(layout, source, batch_rows)
+    finally:
+        source.close()
 
 
-def first_open_record(data: bytes, delimiter: str) -> int:
-    """Byte offset of the first line of `data` (whole lines) that starts a record spanning several lines (a
-    quoted field still open at the line's end, as Python's csv module reads the line), -1 if none."""
-    if delimiter.isascii() and delimiter not in '"\r\n\0':  # lines whose quoting is regular open no record
-        starts: list[int] = [int(start) for start in irregular_quoted_lines(np.frombuffer(data, dtype=np.uint8),
-                                                                            byte_kinds(delimiter))]
-        lines = [data[start:data.find(b"\n", start) + 1 or len(data)].decode("utf-8", errors="replace")
-                 for start in starts]
+def rows_of_lines(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[PieceRows]:
+    """The rows of the lines of `source`, in batches of at most `batch_rows`."""
+    if layout.format == "txt":
+        yield from _read_txt(layout, source, batch_rows)
+    elif layout.format == "jsonl":
+        yield from _read_jsonl(layout, source, batch_rows)
     else:
-        starts, lines = _quoted_lines(data)
-    # One csv pass over all the lines with quotes: if no line leaves a quoted field open, each line is one
-    # record and no field holds a line end.
-    try:
-        reader = csv.reader(lines, delimiter=delimiter)
-        records = list(reader)
-        if reader.line_num == len(records) == len(lines) and not any("\n" in f for r in records for f in r):
-            return -1
-    except csv.Error:
-        pass
-    for start, text in zip(starts, lines, strict=True):  # find the first such line
+        yield from _read_delimited(layout, source, batch_rows)
+
+
+class _RowsBuilder:
+    def __init__(self, with_hints: bool, source: LineSource) -> None:
+        self.with_hints = with_hints
+        self.source = source
+        self.reset()
+
+    def reset(self) -> None:
+        self.phones: list[str] = []
+        self.hints: list[str | None] = []
+        self.masks: list[int] = []
+        self.rows: list[int] = []
+        self.malformed: list[tuple[int, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.phones) + len(self.malformed)
+
+    def take(self) -> PieceRows:
+        rows = PieceRows(self.phones, self.hints if self.with_hints else None,
+                         np.array(self.masks, dtype=np.uint16), np.array(self.rows, dtype=np.int64),
+                         self.malformed, self.source.bytes_read())
+        self.reset()
+        return rows
+
+
+def _class_bits(layout: DumpLayout) -> list[tuple[str, int]]:
+    return [(col, 1 << DATA_CLASS_BITS.index(cls)) for col, cls in layout.class_columns.items()]
+
+
+def _or_bits(bits: Iterator[int]) -> int:
+    # Several columns can share a data class (device model and OS version): OR, never add.
+    mask = 0
+    for bit in bits:
+        mask |= bit
+    return mask
+
+
+def _read_txt(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[PieceRows]:
+    builder = _RowsBuilder(False, source)
+    for line in source.lines():
+        if layout.has_header and source.line == 1:
+            continue
+        if not line.strip():
+            continue  # blank lines are not rows
+        builder.phones.append(line.strip())
+        builder.masks.append(0)
+        builder.rows.append(source.line)
+        if len(builder) >= batch_rows:
+            yield builder.take()
+    if len(builder):
+        yield builder.take()
+
+
+def _read_jsonl(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[PieceRows]:
+    builder = _RowsBuilder(layout.country_column is not None, source)
+    bits = _class_bits(layout)
+    phone_key: str = layout.phone_column or ""
+    country_key = layout.country_column
+    for line in source.lines():
+        if not line.strip():
+            continue
         try:
-            record = next(csv.reader([text], delimiter=delimiter), [])
-        except csv.Error:
-            return start  # the serial read reports it, naming the line
-        if any("\n" in field for field in record):
-            return start
-    return -1
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            builder.malformed.append((source.line, f"malformed-json: {exc.msg}"))
+        else:
+            if not isinstance(obj, dict):
+                builder.malformed.append((source.line, "malformed-json: not an object"))
+            else:
+                record = flatten(obj)
+                if phone_key not in record:
+                    builder.malformed.append((source.line, f"missing-field: {phone_key}"))
+                else:
+                    builder.phones.append(record[phone_key])
+                    builder.hints.append(record.get(country_key) if country_key else None)
+                    builder.masks.append(_or_bits(bit for col, bit in bits if record.get(col, "").strip()))
+                    builder.rows.append(source.line)
+        if len(builder) >= batch_rows:
+            yield builder.take()
+    if len(builder):
+        yield builder.take()
 
 
-def _tell(raw: BinaryIO) -> int:
-    try:
-        return raw.tell()
-    except (OSError, ValueError):
-        return 0
+def _read_delimited(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[PieceRows]:
+    builder = _RowsBuilder(layout.country_column is not None, source)
+    columns = layout.columns
+    phone_idx = columns.index(layout.phone_column or "")
+    country_idx = columns.index(layout.country_column) if layout.country_column else None
+    bits = [(columns.index(col), bit) for col, bit in _class_bits(layout)]
+    reader = csv.reader(source.lines(), delimiter=layout.delimiter or ",")
+    header_pending = layout.has_header and source.line == 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(layout.path, f"not readable as {layout.format.upper()}: {exc}",
+                             row=source.line) from None
+        if header_pending:
+            header_pending = False
+            continue
+        if not record:
+            continue  # a blank line is not a row; a line of empty cells is (and is rejected as empty)
+        if phone_idx >= len(record):
+            builder.malformed.append((source.line, f"missing-field: {layout.phone_column}"))
+        else:
+            builder.phones.append(record[phone_idx])
+            if country_idx is not None:
+                builder.hints.append(record[country_idx] if country_idx < len(record) else None)
+            builder.masks.append(_or_bits(bit for i, bit in bits if i < len(record) and record[i].strip()))
+            builder.rows.append(source.line)
+        if len(builder) >= batch_rows:
+            yield builder.take()
+    if len(builder):
+        yield builder.take()
 
 
-class _Chained(io.RawIOBase):
-    """Bytes already read, then the rest of a stream."""
+# ---------------------------------------------------------------------------------------------- pieces
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._head.nbytes:
-            size = min(len(target), self._head.nbytes)
-            target[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._rest.read(len(target))
-        target[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._rest.close()
-        super().close()
-
-
-class _ChunkLines:
+class _PieceLines:
     """The numbered lines of one piece, as a serial read gives them."""
 
-    def __init__(self, layout: DumpLayout, chunk: RawChunk) -> None:
+    def __init__(self, layout: DumpLayout, piece: Piece) -> None:
         self.path = layout.path
-        self.chunk = chunk
-        self.line = chunk.first_line - 1
+        self.piece = piece
+        self.line = piece.first_line - 1
 
     def bytes_read(self) -> int:
         """Bytes of the file consumed when the piece was cut."""
-        return self.chunk.bytes_read
+        return self.piece.bytes_read
 
     def lines(self) -> Iterator[str]:
         """Lines with their newline; errors name the line."""
-        data = self.chunk.data
+        data = self.piece.data
         if len(data) > MAX_LINE_CHARS:
             self._check_lengths(data)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            row = self.chunk.first_line + data.count(b"\n", 0, exc.start)
+            row = self.piece.first_line + data.count(b"\n", 0, exc.start)
             raise InputError(self.path, f"not valid UTF-8 text ({exc.reason}); give the right one with "
                              "--encoding", row=row) from None
-        pieces = text.split("\n")
-        last = pieces.pop()
-        for piece in pieces:
+        lines = text.split("\n")
+        last = lines.pop()
+        for line in lines:
             self.line += 1
-            yield piece + "\n"
+            yield line + "\n"
         if last:
             self.line += 1
             yield last
@@ -210,20 +244,21 @@ class _ChunkLines:
         for offset, line in enumerate(data.split(b"\n")):
             if len(line) > MAX_LINE_CHARS and not (len(line) == MAX_LINE_CHARS + 1 and line.endswith(b"\r")):
                 raise InputError(self.path, f"line is longer than {MAX_LINE_CHARS} characters; this is not a "
-                                 "dump of records", row=self.chunk.first_line + offset)
+                                 "dump of records", row=self.piece.first_line + offset)
 
 
-def rows_of_chunk(layout: DumpLayout, chunk: RawChunk) -> RowBatch:
-    """All rows of one piece (its malformed rows included), numbered as in the whole file: read by Polars
-    where the piece is plain enough for both readers to agree, else by the serial reader's code."""
-    fast = _polars_rows(layout, chunk)
+def rows_of_piece(layout: DumpLayout, piece: Piece) -> PieceRows:
+    """All rows of one piece (its malformed rows included), numbered as in the whole file: from the scan or
+    Polars where the piece is plain enough for them to read it as the serial reader does, else by the serial
+    reader's code."""
+    fast = _polars_rows(layout, piece)
     if fast is not None:
         return fast
-    batches = list(rows_from_source(layout, _ChunkLines(layout, chunk), 1 << 62))
-    if not batches:
-        return RowBatch([], [] if layout.country_column else None, np.zeros(0, dtype=np.uint16),
-                        np.zeros(0, dtype=np.int64), [], chunk.bytes_read)
-    return batches[0]
+    read = list(rows_of_lines(layout, _PieceLines(layout, piece), 1 << 62))
+    if not read:
+        return PieceRows([], [] if layout.country_column else None, np.zeros(0, dtype=np.uint16),
+                         np.zeros(0, dtype=np.int64), [], piece.bytes_read)
+    return read[0]
 
 
 #: Bytes that make a piece go to the serial reader's code: NUL, and the separators Python's str.strip() treats
@@ -231,19 +266,19 @@ def rows_of_chunk(layout: DumpLayout, chunk: RawChunk) -> RowBatch:
 _ODD_BYTES = (b"\0", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
 
 
-def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
+def _polars_rows(layout: DumpLayout, piece: Piece) -> PieceRows | None:
     """The rows of a CSV/TSV piece read without the csv module, or None where another reader might read it
     otherwise than Python's csv module (blank lines, lone CR, records over several lines, rows with a
     different number of fields, quotes read differently, invalid UTF-8: the serial code then reports them
-    as before). Where every line is regular (`csvscan.py`), the phone and country values are taken from the
+    as before). Where every line is regular (`scan.py`), the phone and country values are taken from the
     piece's bytes as they stand; else Polars reads the piece and its lines with quotes are compared with
     the csv module's reading."""
     delimiter = layout.delimiter
     if layout.format not in ("csv", "tsv") or delimiter is None or len(delimiter) != 1:
         return None
-    data = chunk.data
-    first_row_line = chunk.first_line
-    if layout.has_header and chunk.first_line == 1:
+    data = piece.data
+    first_row_line = piece.first_line
+    if layout.has_header and piece.first_line == 1:
         end = data.find(b"\n")
         if end < 0:
             return None
@@ -252,16 +287,16 @@ def _polars_rows(layout: DumpLayout, chunk: RawChunk) -> RowBatch | None:
     if not data:
         return None
     if delimiter.isascii() and delimiter not in '"\r\n\0\x1c\x1d\x1e\x1f':
-        fast = _regular_rows(layout, chunk, data, first_row_line)
+        fast = _regular_rows(layout, piece, data, first_row_line)
         if fast is not None:
             return fast
     if (any(odd in data for odd in _ODD_BYTES) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n"))
             or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data):
         return None
-    return _polars_rows_checked(layout, chunk, data, first_row_line)
+    return _polars_rows_checked(layout, piece, data, first_row_line)
 
 
-def _regular_rows(layout: DumpLayout, chunk: RawChunk, data: bytes, first_row_line: int) -> RowBatch | None:
+def _regular_rows(layout: DumpLayout, piece: Piece, data: bytes, first_row_line: int) -> PieceRows | None:
     """The rows of a piece whose lines are all regular and hold the layout's fields, None otherwise."""
     delimiter = layout.delimiter or ","
     columns = layout.columns
@@ -290,10 +325,10 @@ def _regular_rows(layout: DumpLayout, chunk: RawChunk, data: bytes, first_row_li
             return None
         phone: Texts = frame.to_series(wanted.index(phone_at)).fill_null("")
         hints: Hints = (frame.to_series(wanted.index(kept[1])).fill_null("") if len(kept) > 1 else None)
-        return RowBatch(phone, hints, masks, rows, [], chunk.bytes_read)
+        return PieceRows(phone, hints, masks, rows, [], piece.bytes_read)
     phone = Utf8Texts(raw, ranges[:, 0], ranges[:, 1])
     hints = Utf8Texts(raw, ranges[:, 2], ranges[:, 3]) if len(kept) > 1 else None
-    return RowBatch(phone, hints, masks, rows, [], chunk.bytes_read)
+    return PieceRows(phone, hints, masks, rows, [], piece.bytes_read)
 
 
 def _judge_masks(data: bytes, starts: np.ndarray, delimiter: str, column_bits: np.ndarray,
@@ -305,13 +340,13 @@ def _judge_masks(data: bytes, starts: np.ndarray, delimiter: str, column_bits: n
         end = data.find(b"\n", start) + 1 or len(data)
         fields = next(csv.reader([data[start:end].decode("utf-8")], delimiter=delimiter))
         mask = 0
-        for column, field in enumerate(fields):
-            if column < column_bits.shape[0] and field.strip():
+        for column, value in enumerate(fields):
+            if column < column_bits.shape[0] and value.strip():
                 mask |= int(column_bits[column])
         masks[line] = mask
 
 
-def _polars_rows_checked(layout: DumpLayout, chunk: RawChunk, data: bytes, first_row_line: int) -> RowBatch | None:
+def _polars_rows_checked(layout: DumpLayout, piece: Piece, data: bytes, first_row_line: int) -> PieceRows | None:
     """The rows of a piece with irregular quoting read by Polars, or None where a line reads otherwise with
     Python's csv module."""
     delimiter = layout.delimiter or ","
@@ -341,14 +376,14 @@ def _polars_rows_checked(layout: DumpLayout, chunk: RawChunk, data: bytes, first
     masks = (frame.select(pl.sum_horizontal(bits).cast(pl.UInt16)).to_series().to_numpy() if bits
              else np.zeros(frame.height, dtype=np.uint16))
     rows = np.arange(first_row_line, first_row_line + frame.height, dtype=np.int64)
-    return RowBatch(phone, hints, masks, rows, [], chunk.bytes_read)
+    return PieceRows(phone, hints, masks, rows, [], piece.bytes_read)
 
 
 def _same_fields(data: bytes, lines: int, delimiter: str, width: int, frame: pl.DataFrame) -> bool:
     """Every line holds `width` fields, and the lines with quotes read the same with Python's csv module.
     (Polars refuses a line with more fields than the first, so when the lines without quotes hold exactly
     (width - 1) delimiters each on average, each holds exactly that many.)"""
-    starts, texts = _quoted_lines(data)
+    starts, texts = quoted_lines(data)
     quoted_delimiters = sum(text.count(delimiter) for text in texts)
     if data.count(delimiter.encode()) - quoted_delimiters != (width - 1) * (lines - len(texts)):
         return False

@@ -1,34 +1,28 @@
-"""Reading dumps: CSV/TSV/JSON lines/plain lists, plain or gzip, UTF-8 with or without BOM. Finds the phone
-and country columns and the data classes present, and yields rows in bounded batches."""
+"""Sniffing a dump's layout (`DumpLayout`): its format (CSV, TSV, JSON lines, plain list), encoding,
+delimiter and header, from its first lines, and which columns hold the numbers, countries and data classes
+(`columns.py`)."""
 
 from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import json
 import os
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol
+from typing import Any
 
-import numpy as np
-from isal import igzip, isal_zlib
-
-from .dataclasses_detect import (
-    class_from_name,
-    class_from_values,
-    is_country_column_name,
-    is_phone_column_name,
+from ..errors import InputError
+from ..models import DATA_CLASS_BITS
+from .columns import (
+    detect_class_columns,
+    detect_country_column,
+    detect_phone_column,
+    looks_like_number,
 )
-from .errors import InputError
-from .models import DATA_CLASS_BITS
-from .phone import SUPPORTED_REGIONS, Hints, Status, Texts, normalize
+from .sources import READ_ERRORS, TextSource, encoding_label, is_gzip, open_binary
 
-MAX_LINE_CHARS = 1 << 20  # a dump line longer than 1 MiB is not a record of a phone number
 SAMPLE_ROWS = 1000
 _SNIFF_BYTES = 1 << 16
 _FORMATS = ("csv", "tsv", "jsonl", "txt")
@@ -54,79 +48,6 @@ class DumpLayout:
         """Data classes with a column in the dump, in canonical order."""
         present = set(self.class_columns.values())
         return [c for c in DATA_CLASS_BITS if c in present]
-
-
-@dataclass
-class RowBatch:
-    """Up to batch_rows rows: raw phone text, optional region hints, data-class masks, and row numbers.
-    Rows that could not be read as records at all are listed in `malformed` (row, reason)."""
-
-    phones: Texts
-    hints: Hints
-    masks: np.ndarray
-    rows: np.ndarray
-    malformed: list[tuple[int, str]] = field(default_factory=list)
-    bytes_read: int = 0
-
-
-# ---------------------------------------------------------------------------------------------- opening
-
-def is_gzip(path: Path) -> bool:
-    """Whether the file starts with the gzip magic bytes."""
-    with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
-
-
-#: What reading a dump can raise besides decoding errors: I/O errors, a truncated or damaged gzip stream.
-_ISAL_ERROR: type[BaseException] = isal_zlib.error  # type: ignore[assignment]  # a class (typed as an instance)
-READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, _ISAL_ERROR)
-
-
-def open_binary(path: Path, fast: bool = False) -> tuple[BinaryIO, BinaryIO]:
-    """(stream of decompressed bytes, the raw file whose tell() gives progress). With `fast`, gzip is read
-    with ISA-L (the gzip module's API, about 3x its speed, but it reads ahead past the end of a gzip member,
-    so an error in a later member surfaces early: see `chunks.failing_line` for the exact line)."""
-    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    if is_gzip(path):
-        if fast:
-            return igzip.IGzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[no-untyped-call,return-value]
-        return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
-    return raw, raw
-
-
-def failing_line(path: Path) -> int:
-    """The line a read of `path` fails on (the first not wholly read), found by reading it again: a gzip
-    stream is decompressed member by member with zlib, at most 64 KiB of output per call, so everything
-    before the damage is counted."""
-    if not is_gzip(path):
-        stream, raw = open_binary(path)
-        lines = 0
-        try:
-            while block := stream.read(1 << 16):
-                lines += block.count(b"\n")
-        except READ_ERRORS:
-            pass
-        finally:
-            stream.close()
-            raw.close()
-        return lines + 1
-    lines = 0
-    with open(path, "rb") as raw:
-        pending = b""
-        decompressor = zlib.decompressobj(wbits=31)
-        try:
-            while True:
-                if not pending:
-                    pending = raw.read(1 << 16)
-                    if not pending:
-                        return lines + 1
-                lines += decompressor.decompress(pending, 1 << 16).count(b"\n")
-                pending = decompressor.unconsumed_tail
-                if decompressor.eof:  # the next gzip member, if any
-                    pending = decompressor.unused_data
-                    decompressor = zlib.decompressobj(wbits=31)
-        except zlib.error:
-            return lines + 1
 
 
 def _head(path: Path) -> bytes:
@@ -160,74 +81,10 @@ def _check_text(path: Path, head: bytes, encoding: str | None) -> str:
         decoder.decode(head, final=False)
     except UnicodeDecodeError as exc:
         line = head[: exc.start].count(b"\n") + 1
-        raise InputError(str(path), f"not valid {_label(encoding)} text (byte 0x{head[exc.start]:02x}); "
+        raise InputError(str(path), f"not valid {encoding_label(encoding)} text (byte 0x{head[exc.start]:02x}); "
                          "give the right one with --encoding", row=line) from None
     return encoding
 
-
-def _label(encoding: str) -> str:
-    return "UTF-8" if encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8") else encoding
-
-
-class _TextSource:
-    """Decoded lines of a plain or gzip file, at most MAX_LINE_CHARS each, counted so errors name the line.
-
-    UTF-8 (the default) is decoded line by line from the byte stream, so a decoding error names its exact
-    line; other encodings go through a text decoder (lines can only be split after decoding)."""
-
-    def __init__(self, path: Path, encoding: str, opened: tuple[BinaryIO, BinaryIO] | None = None,
-                 line: int = 0) -> None:
-        self.path = path
-        self.encoding = encoding
-        self._stream, self._raw = opened or open_binary(path)
-        self._utf8 = _label(encoding) == "UTF-8"
-        self._bytes: IO[bytes] = io.BufferedReader(self._stream, 1 << 20)  # type: ignore[type-var]  # GzipFile and FileIO are raw-enough streams
-        self._text: IO[str] | None = None
-        if not self._utf8:
-            self._text = io.TextIOWrapper(self._bytes, encoding=encoding, errors="strict", newline="")
-        self.line = line
-
-    def bytes_read(self) -> int:
-        """Bytes of the file on disk consumed so far."""
-        try:
-            return self._raw.tell()
-        except (OSError, ValueError):
-            return 0
-
-    def _next_line(self) -> str:
-        if self._text is not None:
-            return self._text.readline(MAX_LINE_CHARS + 1)
-        raw = self._bytes.readline(MAX_LINE_CHARS + 1)
-        if self.line == 0 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8):]
-        return raw.decode("utf-8")
-
-    def lines(self) -> Iterator[str]:
-        """Lines with their newline; errors name the line."""
-        while True:
-            try:
-                line = self._next_line()
-            except UnicodeDecodeError as exc:
-                raise InputError(str(self.path), f"not valid {_label(self.encoding)} text ({exc.reason}); "
-                                 "give the right one with --encoding", row=self.line + 1) from None
-            except READ_ERRORS as exc:  # buffered reads run ahead: find the line itself
-                raise InputError(str(self.path), f"cannot read: {exc}", row=max(self.line + 1, failing_line(
-                    self.path))) from None
-            if not line:
-                return
-            self.line += 1
-            if len(line) > MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
-                raise InputError(str(self.path), f"line is longer than {MAX_LINE_CHARS} characters; "
-                                 "this is not a dump of records", row=self.line)
-            yield line
-
-    def close(self) -> None:
-        """Close the stream and the file."""
-        (self._text or self._bytes).close()
-        self._raw.close()
-
-
-# ---------------------------------------------------------------------------------------------- sniffing
 
 def _format_from_name(path: Path) -> str | None:
     suffixes = [s.lower() for s in path.suffixes]
@@ -262,10 +119,6 @@ def _delimiter(first_lines: list[str]) -> str:
     return best
 
 
-def _looks_like_number(cell: str) -> bool:
-    return sum(ch.isdigit() for ch in cell) >= 7
-
-
 def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
     """A JSON object flattened to {'a.b.c': text}; lists are joined, None becomes ''."""
     out: dict[str, str] = {}
@@ -297,7 +150,7 @@ def sniff_layout(path: str | os.PathLike[str], *, phone_column: str | None = Non
     head = _head(p)
     enc = _check_text(p, head, encoding)
     compressed = is_gzip(p)
-    source = _TextSource(p, enc)
+    source = TextSource(p, enc)
     try:
         first_lines = []
         for line in source.lines():
@@ -332,7 +185,7 @@ def _sniff_delimited(p: Path, fmt: str, first_lines: list[str], compressed: bool
     records = [r for r in records if any(c.strip() for c in r)]
     if not records:
         raise InputError(str(p), "the file is empty")
-    has_header = not any(_looks_like_number(c) for c in records[0])
+    has_header = not any(looks_like_number(c) for c in records[0])
     width = max(len(r) for r in records[: SAMPLE_ROWS + 1])
     if has_header:
         columns = tuple(c.strip() or f"col{i + 1}" for i, c in enumerate(records[0]))
@@ -376,7 +229,7 @@ def _layout_from_samples(p: Path, fmt: str, compressed: bool, enc: str, delimite
             raise InputError(str(p), f"no column {phone_column!r}; the columns are: {listing}")
         phone = phone_column
     else:
-        detected = _detect_phone_column(columns, samples)
+        detected = detect_phone_column(columns, samples)
         if detected is None:
             raise InputError(str(p), f"no column of phone numbers found; the columns are: {listing}. "
                              "Name it with --phone-column")
@@ -386,198 +239,6 @@ def _layout_from_samples(p: Path, fmt: str, compressed: bool, enc: str, delimite
             raise InputError(str(p), f"no column {country_column!r}; the columns are: {listing}")
         country: str | None = country_column
     else:
-        country = _detect_country_column(columns, samples, exclude=phone)
-    class_columns: dict[str, str] = {}
-    for col in columns:
-        if col in (phone, country):
-            continue
-        found = class_from_name(col) or class_from_values(samples.get(col, []))
-        if found is not None:
-            class_columns[col] = found
+        country = detect_country_column(columns, samples, exclude=phone)
+    class_columns = detect_class_columns(columns, samples, exclude=(phone, country))
     return DumpLayout(str(p), fmt, compressed, enc, delimiter, has_header, columns, phone, country, class_columns)
-
-
-def _detect_phone_column(columns: tuple[str, ...], samples: dict[str, list[str]]) -> str | None:
-    named = [c for c in columns if is_phone_column_name(c)]
-    if len(named) == 1:
-        return named[0]
-    best, best_share = None, 0.0
-    for col in named or list(columns):
-        values = [v for v in samples.get(col, [])[:200] if v.strip()]
-        if not values:
-            continue
-        ok = sum(1 for v in values if _looks_like_number(v) and normalize(v).status != Status.REJECTED)
-        share = ok / len(values)
-        if share > best_share:
-            best, best_share = col, share
-    return best if best_share >= 0.3 else (named[0] if named else None)
-
-
-def _detect_country_column(columns: tuple[str, ...], samples: dict[str, list[str]], exclude: str) -> str | None:
-    for col in columns:
-        if col == exclude or not is_country_column_name(col):
-            continue
-        values = [v.strip().upper() for v in samples.get(col, []) if v.strip()]
-        if values and sum(v in SUPPORTED_REGIONS for v in values) / len(values) >= 0.8:
-            return col
-    return None
-
-
-# ---------------------------------------------------------------------------------------------- reading
-
-class LineSource(Protocol):
-    """Numbered lines of a dump (or of a piece of it): `line` is the number of the last line given."""
-
-    line: int
-
-    def lines(self) -> Iterator[str]:
-        """Lines with their newline; errors name the line."""
-
-    def bytes_read(self) -> int:
-        """Bytes of the file on disk consumed so far."""
-
-
-def read_batches(layout: DumpLayout, batch_rows: int) -> Iterator[RowBatch]:
-    """The dump's rows in batches of at most `batch_rows`, in file order."""
-    source = _TextSource(Path(layout.path), layout.encoding)
-    try:
-        yield from rows_from_source(layout, source, batch_rows)
-    finally:
-        source.close()
-
-
-def read_batches_from(layout: DumpLayout, opened: tuple[BinaryIO, BinaryIO], line: int,
-                      batch_rows: int) -> Iterator[RowBatch]:
-    """Like read_batches, from an already opened (stream, raw file) positioned after `line` lines."""
-    source = _TextSource(Path(layout.path), layout.encoding, opened, line)
-    try:
-        yield from rows_from_source(layout, source, batch_rows)
-    finally:
-        source.close()
-
-
-def rows_from_source(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
-    """The rows of the lines of `source`, in batches of at most `batch_rows`."""
-    if layout.format == "txt":
-        yield from _read_txt(layout, source, batch_rows)
-    elif layout.format == "jsonl":
-        yield from _read_jsonl(layout, source, batch_rows)
-    else:
-        yield from _read_delimited(layout, source, batch_rows)
-
-
-class _BatchBuilder:
-    def __init__(self, with_hints: bool, source: LineSource) -> None:
-        self.with_hints = with_hints
-        self.source = source
-        self.reset()
-
-    def reset(self) -> None:
-        self.phones: list[str] = []
-        self.hints: list[str | None] = []
-        self.masks: list[int] = []
-        self.rows: list[int] = []
-        self.malformed: list[tuple[int, str]] = []
-
-    def __len__(self) -> int:
-        return len(self.phones) + len(self.malformed)
-
-    def take(self) -> RowBatch:
-        batch = RowBatch(self.phones, self.hints if self.with_hints else None,
-                         np.array(self.masks, dtype=np.uint16), np.array(self.rows, dtype=np.int64),
-                         self.malformed, self.source.bytes_read())
-        self.reset()
-        return batch
-
-
-def _class_bits(layout: DumpLayout) -> list[tuple[str, int]]:
-    return [(col, 1 << DATA_CLASS_BITS.index(cls)) for col, cls in layout.class_columns.items()]
-
-
-def _or_bits(bits: Iterator[int]) -> int:
-    # Several columns can share a data class (device model and OS version): OR, never add.
-    mask = 0
-    for bit in bits:
-        mask |= bit
-    return mask
-
-
-def _read_txt(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
-    builder = _BatchBuilder(False, source)
-    for line in source.lines():
-        if layout.has_header and source.line == 1:
-            continue
-        if not line.strip():
-            continue  # blank lines are not rows
-        builder.phones.append(line.strip())
-        builder.masks.append(0)
-        builder.rows.append(source.line)
-        if len(builder) >= batch_rows:
-            yield builder.take()
-    if len(builder):
-        yield builder.take()
-
-
-def _read_jsonl(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
-    builder = _BatchBuilder(layout.country_column is not None, source)
-    bits = _class_bits(layout)
-    phone_key: str = layout.phone_column or ""
-    country_key = layout.country_column
-    for line in source.lines():
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            builder.malformed.append((source.line, f"malformed-json: {exc.msg}"))
-        else:
-            if not isinstance(obj, dict):
-                builder.malformed.append((source.line, "malformed-json: not an object"))
-            else:
-                record = flatten(obj)
-                if phone_key not in record:
-                    builder.malformed.append((source.line, f"missing-field: {phone_key}"))
-                else:
-                    builder.phones.append(record[phone_key])
-                    builder.hints.append(record.get(country_key) if country_key else None)
-                    builder.masks.append(_or_bits(bit for col, bit in bits if record.get(col, "").strip()))
-                    builder.rows.append(source.line)
-        if len(builder) >= batch_rows:
-            yield builder.take()
-    if len(builder):
-        yield builder.take()
-
-
-def _read_delimited(layout: DumpLayout, source: LineSource, batch_rows: int) -> Iterator[RowBatch]:
-    builder = _BatchBuilder(layout.country_column is not None, source)
-    columns = layout.columns
-    phone_idx = columns.index(layout.phone_column or "")
-    country_idx = columns.index(layout.country_column) if layout.country_column else None
-    bits = [(columns.index(col), bit) for col, bit in _class_bits(layout)]
-    reader = csv.reader(source.lines(), delimiter=layout.delimiter or ",")
-    header_pending = layout.has_header and source.line == 0
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise InputError(layout.path, f"not readable as {layout.format.upper()}: {exc}",
-                             row=source.line) from None
-        if header_pending:
-            header_pending = False
-            continue
-        if not record:
-            continue  # a blank line is not a row; a line of empty cells is (and is rejected as empty)
-        if phone_idx >= len(record):
-            builder.malformed.append((source.line, f"missing-field: {layout.phone_column}"))
-        else:
-            builder.phones.append(record[phone_idx])
-            if country_idx is not None:
-                builder.hints.append(record[country_idx] if country_idx < len(record) else None)
-            builder.masks.append(_or_bits(bit for i, bit in bits if i < len(record) and record[i].strip()))
-            builder.rows.append(source.line)
-        if len(builder) >= batch_rows:
-            yield builder.take()
-    if len(builder):
-        yield builder.take()
