@@ -28,9 +28,9 @@ from pathlib import Path
 
 import polars as pl
 
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.phone import normalize_many, normalize_many_rows, prepare_automata
 from breachwatch.phone.texts import Utf8Texts
-from breachwatch.synth import SynthOptions, synthesize
 
 _KEY = "42" * 32
 _SYNTH_ROWS = 1_000_000

@@ -23,12 +23,12 @@ import numpy as np
 from breachwatch import client
 from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.private import oprf
 from breachwatch.private.build import build_private
 from breachwatch.private.protocol import BUCKETS, ENTRY_BYTES, PREFIX_BITS
 from breachwatch.private.server import padded_size
 from breachwatch.services import Services
-from breachwatch.synth import SynthOptions, synthesize
 
 TARGET = 500_000_000
 DOCUMENTED_SCALAR_MULT_US = 52.2  # shared/PERF-NOTES.md, measured on an idle machine of this kind

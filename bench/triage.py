@@ -3,7 +3,7 @@
     .venv/bin/python bench/triage.py [--rows 10000000] [--full-rows 1000000] [--sample 200000]
 
 Stages, each in its own process so its peak RSS (resource.getrusage) is its own:
-  baseline  ingest's read + normalize pass (read_batches + normalize_many) over the first --full-rows rows
+  baseline  ingest's read + normalize pass (read_rows + normalize_many) over the first --full-rows rows
   full      triage() of those --full-rows rows (read + normalize + the vectorized analysis)
   sample    triage(sample=--sample) of the whole --rows dump (every row read, --sample rows normalized)
   analysis  the vectorized analysis alone (dedupe, types, signals, claim) on --rows already-normalized numbers
@@ -25,8 +25,8 @@ import numpy as np
 import polars as pl
 
 from breachwatch.analysis.number_types import KINDS, classify
+from breachwatch.ingest.synth import default_mix
 from breachwatch.phone import REGION_INDEX, mobile_example
-from breachwatch.synth import default_mix
 
 FREE_DIGITS = 8  # random trailing digits (fewer for short national numbers)
 
@@ -73,14 +73,15 @@ def write_dump(path: Path, numbers: np.ndarray) -> None:
 def stage(name: str, path: Path, rows: int, sample: int) -> dict[str, float]:
     """Run one stage in this process; returns its rows, seconds and peak RSS."""
     from breachwatch.analysis.triage import TriageOptions, TriageReport, _analyse, triage
+    from breachwatch.ingest.rows import read_rows
+    from breachwatch.ingest.sniff import sniff_layout
     from breachwatch.phone import normalize_many
-    from breachwatch.readers import read_batches, sniff_layout
 
     started = time.perf_counter()
     claim = {"EG": 45_000_000, "IT": 35_700_000, "US": 32_000_000, "GB": 11_000_000, "MY": 12_000_000}
     if name == "baseline":
         done = 0
-        for batch in read_batches(sniff_layout(path), 262_144):
+        for batch in read_rows(sniff_layout(path), 262_144):
             normalize_many(batch.phones, batch.hints)
             done += len(batch.phones)
     elif name == "full":

@@ -14,8 +14,8 @@ import pytest
 
 from backends import postgres_schema_url
 from breachwatch.config import load_config
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
-from breachwatch.synth import SynthOptions, synthesize
 
 TEST_KEY = "42" * 32
 SMALL_MIX = {"EG": 45, "IT": 35.7, "US": 32, "GB": 11, "MY": 12, "SG": 3, "HK": 2.9, "CN": 0.67, "BE": 3.2,

@@ -22,8 +22,8 @@ import uvicorn
 from breachwatch.config import load_config
 from breachwatch.guard.limiter import RateLimiter
 from breachwatch.ingest import IngestOptions
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
-from breachwatch.synth import SynthOptions, synthesize
 from breachwatch.web import create_app
 from conftest import SMALL_MIX, TEST_KEY
 

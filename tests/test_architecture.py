@@ -16,8 +16,8 @@ OWNERS = {
     "redis": ("guard",),
     "pysodium": ("private/oprf",),
     "matplotlib": ("analysis/charts",),
-    "distributed": ("cluster",),
-    "dask": ("cluster",),
+    "distributed": ("ingest/cluster",),
+    "dask": ("ingest/cluster",),
     "httpcore": ("notify",),  # notify/outbound.py: bounded requests pinned to checked addresses
     "babel": ("i18n",),  # gettext catalogs and CLDR data
 }
@@ -73,3 +73,37 @@ def test_each_library_is_owned_by_one_place() -> None:
             if owners and not any(here == owner or here.startswith(owner + "/") for owner in owners):
                 offenders.append(f"{'/'.join(parts)} imports {top}")
     assert offenders == []
+
+
+# The ingest stages in the order data flows (ingest/__init__.py); each may import only those before it.
+INGEST_ORDER = ("cluster", "taskkeys", "sources", "columns", "sniff", "scan", "chunks", "rows", "runs", "tasks",
+                "runners", "pipeline", "synth")
+
+
+def _ingest_imports(path: Path) -> set[str]:
+    """The ingest modules a module of ingest/ imports (`from .x import y` and `from . import x` alike)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("breachwatch.ingest."):
+            found.add((node.module or "").split(".")[2])
+    return found
+
+
+def test_ingest_stages_import_only_earlier_stages() -> None:
+    folder = PACKAGE / "ingest"
+    assert {p.stem for p in folder.glob("*.py")} - {"__init__"} == set(INGEST_ORDER)
+    offenders = [f"ingest/{name} imports ingest/{other}" for name in INGEST_ORDER
+                 for other in sorted(_ingest_imports(folder / f"{name}.py"))
+                 if INGEST_ORDER.index(other) >= INGEST_ORDER.index(name)]
+    assert offenders == []
+
+
+def test_layers_and_no_cycles_hold() -> None:
+    """The import contract in pyproject.toml (import-linter): shells -> composition -> domains -> stores ->
+    foundations, and no cycle between sibling modules or packages at any depth, TYPE_CHECKING imports included."""
+    from importlinter.cli import lint_imports
+
+    root = Path(__file__).resolve().parents[1]
+    assert lint_imports(config_filename=str(root / "pyproject.toml")) == 0, "see `lint-imports` for what broke"

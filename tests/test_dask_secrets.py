@@ -22,10 +22,11 @@ from distributed.security import Security
 
 from breachwatch import client
 from breachwatch.config import load_config
+from breachwatch.datahome import DataHome
 from breachwatch.errors import BreachwatchError
 from breachwatch.index import NumberHasher
 from breachwatch.ingest import IngestOptions
-from breachwatch.private.build import build_private, private_dir
+from breachwatch.private.build import build_private
 from breachwatch.private.protocol import ENTRY_BYTES, server_key
 from breachwatch.private.server import PrivateIndex
 from breachwatch.secretkey import derive_key
@@ -127,7 +128,7 @@ def test_private_build_on_a_tls_cluster_sends_no_key_material(tls_cluster: tuple
         report = build_private(config, services.catalog, services.hasher, services.master_key, "Synth", dump,
                                chunk_rows=500)
     assert report.numbers == truth["unique_numbers"]
-    index = PrivateIndex(services.catalog, private_dir(services.config), services.master_key)
+    index = PrivateIndex(services.catalog, DataHome(services.config).private, services.master_key)
     number = sorted(truth["numbers"])[3]
     query = client.prepare(number)
     bucket, breaches = index.bucket(query.prefix)
@@ -203,7 +204,7 @@ def test_opting_in_runs_on_plain_tcp_with_the_shared_home_key_file(tmp_path: Pat
 
 
 def test_a_worker_without_a_key_says_where_to_put_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from breachwatch import taskkeys
+    from breachwatch.ingest import taskkeys
 
     monkeypatch.delenv("BREACHWATCH_SECRET_KEY", raising=False)
     ref = taskkeys.key_ref(tmp_path / "elsewhere", bytes(16))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +13,22 @@ import pytest
 
 from breachwatch import client
 from breachwatch.config import load_config
+from breachwatch.datahome import DataHome
 from breachwatch.errors import BreachwatchError
 from breachwatch.ingest import IngestOptions
+from breachwatch.ingest.runners import Future, InlineRunner
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.private import oprf
-from breachwatch.private.build import build_private, private_dir
+from breachwatch.private.build import build_private
 from breachwatch.private.protocol import BUCKETS, ENTRY_BYTES, bucket_path, prefix_of
 from breachwatch.private.server import PrivateIndex
 from breachwatch.services import Services
-from breachwatch.synth import SynthOptions, synthesize
 from conftest import SMALL_MIX, TEST_KEY
 
 
 def _build(services: Services, breach: str, dump: Path, **kwargs: Any) -> Any:
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return build_private(services.config, services.catalog, services.hasher, services.master_key, breach,
-                             dump, executor=pool, **kwargs)
+    return build_private(services.config, services.catalog, services.hasher, services.master_key, breach, dump,
+                         runner=InlineRunner(), **kwargs)
 
 
 def _ask(index: PrivateIndex, number: str) -> client.PrivateResult:
@@ -108,7 +108,7 @@ def test_every_bucket_is_served_at_the_same_size(loaded_services: Services, load
 
 def test_bucket_file_holds_no_number(loaded_services: Services, loaded: dict[str, Any]) -> None:
     services = loaded_services
-    raw = bucket_path(private_dir(services.config), "Alpha").read_bytes()
+    raw = bucket_path(DataHome(services.config).private, "Alpha").read_bytes()
     for number in list(loaded["csv"]["truth"]["numbers"])[:200]:
         digits = number.lstrip("+")
         assert digits.encode() not in raw
@@ -118,7 +118,7 @@ def test_bucket_file_holds_no_number(loaded_services: Services, loaded: dict[str
 def test_reingested_breach_is_not_served_until_rebuilt(services: Services, dumps: dict[str, Any]) -> None:
     services.ingest(dumps["jsonl"]["path"], IngestOptions(breach="Beta"))
     _build(services, "Beta", dumps["jsonl"]["path"])
-    index = PrivateIndex(services.catalog, private_dir(services.config), services.master_key, refresh_seconds=0)
+    index = PrivateIndex(services.catalog, DataHome(services.config).private, services.master_key, refresh_seconds=0)
     assert index.breaches() == ["Beta"]
     services.ingest(dumps["txt"]["path"], IngestOptions(breach="Beta", replace=True))
     assert index.breaches() == []
@@ -133,28 +133,28 @@ def test_another_dump_is_refused(services: Services, dumps: dict[str, Any]) -> N
     services.ingest(dumps["csv"]["path"], IngestOptions(breach="Alpha"))
     with pytest.raises(BreachwatchError, match="not in this breach"):
         _build(services, "Alpha", dumps["txt"]["path"])
-    assert not bucket_path(private_dir(services.config), "Alpha").exists()
+    assert not bucket_path(DataHome(services.config).private, "Alpha").exists()
 
 
-class _Crashing:
-    """An executor that dies after `limit` chunks, like a build killed half-way."""
+class _Crashing(InlineRunner):
+    """A runner that dies after `limit` chunks, like a build killed half-way."""
 
-    def __init__(self, pool: ThreadPoolExecutor, limit: int) -> None:
-        self.pool, self.limit = pool, limit
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         if self.limit == 0:
             raise KeyboardInterrupt
         self.limit -= 1
-        return self.pool.submit(fn, *args)
+        return super().submit(fn, *args)
 
 
 def test_interrupted_build_resumes_from_its_checkpoints(services: Services, dumps: dict[str, Any]) -> None:
     services.ingest(dumps["csv"]["path"], IngestOptions(breach="Alpha"))
-    with ThreadPoolExecutor(max_workers=2) as pool, pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):
         build_private(services.config, services.catalog, services.hasher, services.master_key, "Alpha",
-                      dumps["csv"]["path"], chunk_rows=200, executor=_Crashing(pool, 6))
-    workdir = private_dir(services.config) / "work" / "Alpha"
+                      dumps["csv"]["path"], chunk_rows=200, runner=_Crashing(6))
+    workdir = DataHome(services.config).private_work / "Alpha"
     assert len(list(workdir.glob("chunk-*.npy"))) >= 1
     report = _build(services, "Alpha", dumps["csv"]["path"], chunk_rows=200)
     assert report.chunks_resumed >= 1
@@ -178,7 +178,7 @@ def test_ordinary_check_works_while_buckets_are_built(services: Services, dumps:
 
 def test_other_key_files_are_not_served(loaded_services: Services, loaded: dict[str, Any]) -> None:
     services = loaded_services
-    other = PrivateIndex(services.catalog, private_dir(services.config), bytes(32))
+    other = PrivateIndex(services.catalog, DataHome(services.config).private, bytes(32))
     assert other.breaches() == []
     other.close()
 

@@ -13,8 +13,8 @@ from breachwatch.analysis.overlap import overlap_matrix
 from breachwatch.analysis.report import breach_chart, breach_html, breach_report, triage_chart, triage_html
 from breachwatch.analysis.triage import triage
 from breachwatch.ingest import IngestOptions
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
-from breachwatch.synth import SynthOptions, synthesize
 from conftest import run_cli
 from fabricate import sequential, write_lines
 

@@ -17,8 +17,8 @@ import pytest
 from breachwatch.errors import BreachExistsError, IndexCorruptError
 from breachwatch.index import SegmentReader
 from breachwatch.ingest import IngestOptions
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
-from breachwatch.synth import SynthOptions, synthesize
 from conftest import SMALL_MIX, TEST_KEY, run_cli
 
 

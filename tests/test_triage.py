@@ -13,9 +13,9 @@ from breachwatch.analysis.number_types import KINDS, classify
 from breachwatch.analysis.triage import triage
 from breachwatch.errors import InputError
 from breachwatch.ingest import IngestOptions
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.phone import REGION_INDEX, Status, normalize, number_kind
 from breachwatch.services import Services
-from breachwatch.synth import SynthOptions, synthesize
 from fabricate import sequential, uniform, write_lines
 
 CLAIM = Path(__file__).parent / "data" / "whatsapp-2022-claim.csv"

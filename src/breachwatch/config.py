@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .datahome import DataHome
 from .errors import ConfigError
 
 
@@ -181,12 +182,12 @@ class Config:
     @property
     def catalog_url(self) -> str:
         """The catalog's SQLAlchemy URL: the configured one or SQLite inside HOME."""
-        return self.database_url or f"sqlite:///{(self.home / 'catalog.sqlite3').resolve()}"
+        return self.database_url or f"sqlite:///{DataHome(self).catalog_file.resolve()}"
 
     @property
     def segments_dir(self) -> Path:
         """Directory holding the index segment files."""
-        return self.segments_path or self.home / "segments"
+        return DataHome(self).segments
 
     def with_overrides(self, **overrides: Any) -> Config:
         """A copy with the given settings replaced (None values are ignored)."""

@@ -1,4 +1,4 @@
-"""The data directory: where segments and work files live, the ingest lock, and orphan cleanup."""
+"""The data directory (BREACHWATCH_HOME): every path inside it, the ingest lock, and orphan cleanup."""
 
 from __future__ import annotations
 
@@ -10,21 +10,52 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
-from .config import Config
+
+class HomeSettings(Protocol):
+    """The settings a data directory is laid out from (a Config has them; config.py asks DataHome for its
+    default paths, so this module does not import it)."""
+
+    @property
+    def home(self) -> Path:
+        """BREACHWATCH_HOME."""
+
+    @property
+    def segments_path(self) -> Path | None:
+        """BREACHWATCH_SEGMENTS_DIR, when set."""
 
 
 class DataHome:
-    """Paths inside BREACHWATCH_HOME and the operations on them."""
+    """Paths inside BREACHWATCH_HOME and the operations on them: the one place that names them."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: HomeSettings) -> None:
         self.root = Path(config.home)
-        self.segments = config.segments_dir
+        #: Index segment files (BREACHWATCH_SEGMENTS_DIR, e.g. read-only shared storage, else HOME/segments).
+        self.segments = Path(config.segments_path) if config.segments_path else self.root / "segments"
+        #: The catalog's SQLite file, when no database URL is set.
+        self.catalog_file = self.root / "catalog.sqlite3"
+        #: The master secret (0600), when BREACHWATCH_SECRET_KEY does not give it.
+        self.secret_key_file = self.root / "secret.key"
+        #: Ingest work files (one directory per ingest, removed after it).
         self.work = self.root / "work"
+        #: Held by the one ingest running on this data directory.
+        self.ingest_lock_file = self.root / "ingest.lock"
         #: Dumps uploaded for triage while they are read (private to the owner, deleted after).
         self.uploads = self.root / "uploads"
         #: Derived public data (compiled libphonenumber automata), safe to delete.
         self.cache = self.root / "cache"
+        #: Private check: bucket files, and build checkpoints under `private_work`/BREACH.
+        self.private = self.root / "private"
+        self.private_work = self.private / "work"
+        #: The guard's audit log, unless BREACHWATCH_GUARD_AUDIT names another place.
+        self.audit = self.root / "audit"
+        #: Emails written as .eml files when no SMTP server is set.
+        self.mail = self.root / "mail"
+        #: Verification codes the console SMS backend appends (numbers masked).
+        self.sms_log = self.root / "sms.jsonl"
+        #: What `breachwatch demo` generates: a fake dump and its ground truth.
+        self.demo = self.root / "demo"
 
     def ensure(self) -> None:
         """Create the directories that are missing, private to the owner (existing ones, such as read-only
@@ -55,7 +86,7 @@ class DataHome:
     def ingest_lock(self) -> Iterator[None]:
         """Hold the exclusive ingest lock (one ingest per data directory at a time)."""
         self.ensure()
-        with open(self.root / "ingest.lock", "w") as handle:
+        with open(self.ingest_lock_file, "w") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 yield

@@ -8,12 +8,10 @@ import hmac
 import os
 import secrets
 import stat
-from pathlib import Path
 
 from .config import Config
+from .datahome import DataHome
 from .errors import ConfigError
-
-KEY_FILE = "secret.key"
 
 
 def load_master_key(config: Config, create: bool = True) -> bytes:
@@ -26,7 +24,7 @@ def load_master_key(config: Config, create: bool = True) -> bytes:
         if len(key) < 32:
             raise ConfigError("BREACHWATCH_SECRET_KEY must hold at least 32 bytes (64 hex characters)")
         return key
-    path = Path(config.home) / KEY_FILE
+    path = DataHome(config).secret_key_file
     if path.exists():
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:

@@ -19,14 +19,14 @@ from .guard.clients import ClientHasher
 from .guard.facade import Guard
 from .guard.limiter import BucketPolicy, TokenBucketLimiter
 from .index import NumberHasher
-from .ingest import IngestOptions, ProgressCallback, ingest
+from .ingest.pipeline import IngestOptions, ProgressCallback, ingest
+from .ingest.taskkeys import hold
 from .models import IngestReport
 from .notify import Notifier
 from .notify.process import DispatcherProcess, StopFlag
 from .phone import cache_file, prepare_automata, use_automata
 from .private.server import PrivateIndex
 from .secretkey import derive_key, load_master_key
-from .taskkeys import hold
 
 _FINGERPRINT_KEY = "index_key_fingerprint"
 
@@ -52,7 +52,7 @@ class Services:
 
     @cached_property
     def master_key(self) -> bytes:
-        """The master secret (held for the tasks this process runs or starts locally: see taskkeys)."""
+        """The master secret (held for the tasks this process runs or starts locally: see ingest/taskkeys.py)."""
         key = load_master_key(self.config)
         hold(key)
         return key
@@ -111,7 +111,7 @@ class Services:
     @cached_property
     def private_index(self) -> PrivateIndex:
         """The server side of the private check (OPRF key and bucket files under HOME/private)."""
-        return PrivateIndex(self.catalog, self.config.home / "private", self.master_key)
+        return PrivateIndex(self.catalog, self.home.private, self.master_key)
 
     @cached_property
     def guard(self) -> Guard:
@@ -125,7 +125,7 @@ class Services:
 
     def ingest(self, path: str | Path, options: IngestOptions,
                progress: ProgressCallback | None = None) -> IngestReport:
-        """Load a dump as a breach (see breachwatch.ingest.ingest)."""
+        """Load a dump as a breach (see breachwatch.ingest.pipeline.ingest)."""
         report = ingest(self.config, self.catalog, self.hasher, path, options, progress)
         self._after_publish(report.breach)
         return report

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from breachwatch.synth import SynthOptions, synthesize
+from breachwatch.ingest.synth import SynthOptions, synthesize
 from conftest import SMALL_MIX, TEST_KEY, run_cli
 
 

@@ -16,8 +16,9 @@ from ..catalog.claim_store import check_name
 from ..config import Config
 from ..errors import BreachwatchError
 from ..index import NumberHasher
+from ..ingest.rows import read_rows
+from ..ingest.sniff import sniff_layout
 from ..phone import REGIONS, SUPPORTED_REGIONS, Hints, Status, Texts, normalize_many
-from ..readers import read_batches, sniff_layout
 from .claim_triage import ClaimCheck, check_claim, keep_claim
 from .claims import ClaimRow, compare, read_claim
 from .fabrication import (
@@ -163,7 +164,7 @@ def _read(layout: Any, report: TriageReport, sample: int | None,
         parts = [_normalize(p, h, default_region, report) for p, h in batches]
     else:
         parts = []
-        for batch in read_batches(layout, opts.batch_rows):
+        for batch in read_rows(layout, opts.batch_rows):
             report.rows += len(batch.phones) + len(batch.malformed)
             _count_malformed(report, batch.malformed)
             parts.append(_normalize(batch.phones, batch.hints, default_region, report))
@@ -200,7 +201,7 @@ def _sample_rows(layout: Any, report: TriageReport, size: int,
     phones = np.zeros(0, dtype=object)
     hints: np.ndarray | None = None
     with_hints = layout.country_column is not None
-    for batch in read_batches(layout, opts.batch_rows):
+    for batch in read_rows(layout, opts.batch_rows):
         report.rows += len(batch.phones) + len(batch.malformed)
         _count_malformed(report, batch.malformed)  # malformed rows are counted in full, not sampled
         batch_keys = rng.random(len(batch.phones))

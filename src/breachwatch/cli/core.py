@@ -17,12 +17,13 @@ from ..analysis.population import population_cell, population_note, population_s
 from ..check.checker import Checker
 from ..check.doctor import examine
 from ..check.shapes import breach_dict, result_dict
+from ..datahome import DataHome
 from ..errors import BreachwatchError
 from ..i18n import country_name
 from ..ingest import IngestOptions
+from ..ingest.synth import SynthOptions, parse_mix, synthesize
 from ..models import VERIFICATION_STATUSES, CheckResult, IngestReport
 from ..services import Services
-from ..synth import SynthOptions, parse_mix, synthesize
 from .app import console, err, main, services_of, user_errors
 
 # ---------------------------------------------------------------------------------------------- synth
@@ -318,9 +319,9 @@ def breach_set(ctx: click.Context, name: str, status: str | None, title: str | N
 def demo(ctx: click.Context, rows: int, seed: int) -> None:
     """Generate a fake dump, ingest it, print its stats and check a few numbers (what `make demo` runs)."""
     services = services_of(ctx)
-    home = services.config.home
-    dump = home / "demo" / "whatsapp-2022-synthetic.csv.gz"
-    truth = home / "demo" / "truth.json"
+    demo_dir = DataHome(services.config).demo
+    dump = demo_dir / "whatsapp-2022-synthetic.csv.gz"
+    truth = demo_dir / "truth.json"
     with user_errors():
         console.print(f"[bold]1/3[/] generating {rows:,} rows -> {dump}")
         synthesize(SynthOptions(rows=rows, out=dump, truth=truth if rows <= 200_000 else None, seed=seed))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Config
+from ..datahome import DataHome
 from .audit import AuditLog
 from .buckets import LimiterBackend, MemoryBackend
 from .facade import Guard
@@ -22,5 +23,5 @@ def build_guard(config: Config, master: bytes) -> Guard:
         backend = MemoryBackend()
     audit = None
     if (config.guard_audit or "").lower() != "off":
-        audit = AuditLog(Path(config.guard_audit) if config.guard_audit else config.home / "audit", master)
+        audit = AuditLog(Path(config.guard_audit) if config.guard_audit else DataHome(config).audit, master)
     return Guard(policy_from_config(config), backend, audit=audit)

@@ -6,7 +6,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from ..synth import _NumberSource
+from ..ingest.synth import NumberSource
 from .clients import ClientHasher, ClientId
 
 #: Countries of the simulated traffic (the largest of the claimed 2022 mix).
@@ -34,7 +34,7 @@ class Numbers:
     def __init__(self, rng: random.Random, index: SyntheticIndex) -> None:
         self.rng = rng
         self.index = index
-        self._sources = {r: _NumberSource(r, rng) for r in COUNTRIES}
+        self._sources = {r: NumberSource(r, rng) for r in COUNTRIES}
 
     def country(self) -> str:
         """A country drawn by traffic weight."""

@@ -20,7 +20,7 @@ class NumberHasher:
     """Keyed 64-bit hashes of E.164 numbers (given as integers: country code and national digits).
 
     Never pickled: it holds the index key, and a pickled object travels with tasks to other processes and
-    machines. A task names the key instead (`taskkeys.KeyRef`), and the process running it builds its own
+    machines. A task names the key instead (`ingest.taskkeys.KeyRef`), and the process running it builds its own
     hasher from its own configuration."""
 
     def __init__(self, master_key: bytes) -> None:
@@ -32,7 +32,7 @@ class NumberHasher:
     def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
         # pickle, cloudpickle (Dask), multiprocessing and copy all come through here.
         raise TypeError("a NumberHasher holds the index key and is never pickled; give a task a "
-                        "breachwatch.taskkeys.KeyRef and let the process running it load the key itself "
+                        "breachwatch.ingest.taskkeys.KeyRef and let the process running it load the key itself "
                         "(BREACHWATCH_SECRET_KEY or HOME/secret.key)")
 
     def _encrypt(self, blocks: bytes) -> bytes:

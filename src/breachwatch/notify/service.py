@@ -10,6 +10,7 @@ from functools import cached_property
 from ..catalog import Catalog
 from ..catalog.notify_store import NotifyStore
 from ..config import Config
+from ..datahome import DataHome
 from ..errors import ConfigError
 from ..index import NumberHasher
 from .destinations import Destinations
@@ -26,7 +27,7 @@ from .webhooks import WebhookSender
 def sms_sender_from(config: Config) -> SmsSender:
     """The SMS backend the settings choose."""
     if config.sms_backend == "console":
-        return ConsoleSmsSender(config.home / "sms.jsonl")
+        return ConsoleSmsSender(DataHome(config).sms_log)
     if config.sms_backend == "http":
         if not config.sms_gateway_url:
             raise ConfigError("BREACHWATCH_SMS_BACKEND=http needs BREACHWATCH_SMS_GATEWAY_URL")
@@ -42,7 +43,7 @@ def email_sender_from(config: Config) -> EmailSender:
             raise ConfigError(f"BREACHWATCH_SMTP_TLS={config.smtp_tls!r}: use starttls, ssl or none")
         return SmtpEmailSender(config.smtp_host, config.smtp_port, config.smtp_tls, config.smtp_username,
                                config.smtp_password)
-    return FileEmailSender(config.home / "mail")
+    return FileEmailSender(DataHome(config).mail)
 
 
 class Notifier:

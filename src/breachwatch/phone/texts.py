@@ -1,5 +1,5 @@
 """Texts held as one UTF-8 buffer and the byte range of each, with no Python object per text: how a piece of a
-dump reaches the normalizer when its fields need no unescaping (see `csvscan.py`)."""
+dump reaches the normalizer when its fields need no unescaping (see `ingest/scan.py`)."""
 
 from __future__ import annotations
 

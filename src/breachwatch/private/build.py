@@ -1,16 +1,16 @@
 """Building a breach's private bucket file from its dump, after the breach was ingested.
 
 The index keeps only keyed 64-bit hashes, so the E.164 numbers the OPRF needs come from the dump itself: it
-is read again with the same readers and normalization policy as ingest, and every number read must be in the
-breach's index segment (which also supplies its data classes) — a different file is refused. Numbers exist
-only in memory: checkpoints hold (bucket, tag, entry key, mask) per number, never a number.
+is read again with the same reader (`ingest/rows.py`) and normalization policy as ingest, and every number read
+must be in the breach's index segment (which also supplies its data classes) — a different file is refused.
+Numbers exist only in memory: checkpoints hold (bucket, tag, entry key, mask) per number, never a number.
 
-Work is split into chunks of the dump (one reader batch each). Each chunk is normalized and evaluated in a
-worker process (`evaluate_rows` is a plain function, so it also runs as a Dask task; it is given a
-`taskkeys.KeyRef`, never the OPRF key, which each worker process derives from its own copy of the master
-secret), and its result is checkpointed under HOME/private/work/BREACH/; an interrupted build resumes at the
-first missing chunk. The file is published by an atomic rename; the ordinary check does not depend on it and
-keeps working.
+Work is split into chunks of the dump (`chunk_rows` rows read serially, as `PieceRows`). Each chunk is
+normalized and evaluated by a task on ingest's runners (`ingest/runners.py`: a local process pool or a Dask
+cluster; `evaluate_rows` is a plain function, given a `taskkeys.KeyRef`, never the OPRF key, which each worker
+process derives from its own copy of the master secret), and its result is checkpointed under
+HOME/private/work/BREACH/; an interrupted build resumes at the first missing chunk. The file is published by
+an atomic rename; the ordinary check does not depend on it and keeps working.
 """
 
 from __future__ import annotations
@@ -22,23 +22,24 @@ import os
 import shutil
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .. import taskkeys
 from ..catalog import Catalog
-from ..cluster import check_scheduler, connect
 from ..config import Config
+from ..datahome import DataHome
 from ..errors import BreachwatchError, ConfigError
 from ..index import NumberHasher
 from ..index.lookup import SegmentReader
+from ..ingest import taskkeys
+from ..ingest.cluster import check_scheduler
+from ..ingest.rows import read_rows
+from ..ingest.runners import Call, Runner, open_runner, run_in_order
+from ..ingest.sniff import DumpLayout, sniff_layout
 from ..phone import Status, normalize_many
-from ..readers import read_batches, sniff_layout
 from . import oprf
 from .protocol import (
     BUCKETS,
@@ -60,13 +61,6 @@ BuildProgress = Callable[[str, int, int], None]
 
 RECORD = np.dtype([("bucket", "<u4"), ("tag", "u1", (16,)), ("key", "u1", (32,)), ("mask", "<u2")])
 PASSES = 16  # the final merge reads checkpoints in this many bucket ranges, bounding its memory
-
-
-class Submitter(Protocol):
-    """What the builder needs of an executor: concurrent.futures executors and dask.distributed.Client."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
-        """Run fn(*args) somewhere; return a future with .result()."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +90,7 @@ def evaluate_rows(ref: taskkeys.KeyRef, breach: str, phones: list[str], hints: l
     """Normalize one chunk of raw rows and evaluate the OPRF (under this process's copy of the key `ref`
     names) on each distinct number: (E.164 integers, buckets, tags, entry keys), the last two as (n, 16) and
     (n, 32) uint8 arrays."""
-    sk = taskkeys.oprf_secret(ref)
+    sk = taskkeys.derived_key(ref, "oprf", _oprf_secret)
     norm = normalize_many(phones, hints, default_region)
     numbers = np.unique(norm.numbers[norm.status != Status.REJECTED])
     buckets = np.empty(numbers.shape[0], dtype=np.uint32)
@@ -109,6 +103,10 @@ def evaluate_rows(ref: taskkeys.KeyRef, breach: str, phones: list[str], hints: l
         tags[i] = np.frombuffer(entry_tag(output, breach), dtype=np.uint8)
         keys[i] = np.frombuffer(entry_key(output, breach), dtype=np.uint8)
     return numbers, buckets, tags, keys
+
+
+def _oprf_secret(master: bytes) -> bytes:
+    return server_key(master).sk
 
 
 @contextlib.contextmanager
@@ -124,56 +122,43 @@ def _build_lock(directory: Path, breach: str) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def private_dir(config: Config) -> Path:
-    """HOME/private: bucket files and build checkpoints."""
-    return Path(config.home) / "private"
-
-
-def _default_executor(config: Config, workers: int, master_key: bytes) -> tuple[Submitter, Callable[[], None]]:
-    """A Dask client (its workers load the key themselves) or a local pool (each worker given the key once,
-    as it starts)."""
-    if config.dask_scheduler:
-        client, _ = connect(config.dask_scheduler, config.dask_allow_insecure)
-        return client, client.close
-    pool: Executor = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                         initializer=taskkeys.hold, initargs=(master_key,))
-    return pool, lambda: pool.shutdown(cancel_futures=True)
-
-
 def build_private(config: Config, catalog: Catalog, hasher: NumberHasher, master_key: bytes, breach_name: str,
                   dump: str | Path, options: DumpOptions | None = None, *, workers: int = 2,
                   chunk_rows: int = 50_000, progress: BuildProgress | None = None,
-                  executor: Submitter | None = None) -> BuildReport:
-    """Build (or resume building) the private bucket file of an ingested breach from its dump."""
+                  runner: Runner | None = None) -> BuildReport:
+    """Build (or resume building) the private bucket file of an ingested breach from its dump; the chunks are
+    evaluated on `runner` (default: the Dask cluster the settings name, else a pool of `workers` local
+    processes)."""
     options = options or DumpOptions()
     if taskkeys.hold(master_key) != hasher.fingerprint:
         raise ConfigError("the master key and the index hasher given to the private build do not match")
-    if executor is None and config.dask_scheduler:
+    if runner is None and config.dask_scheduler:
         check_scheduler(config.dask_scheduler, config.dask_allow_insecure)
     breach = catalog.get_breach(breach_name)
     layout = sniff_layout(dump, phone_column=options.phone_column, country_column=options.country_column,
                           encoding=options.encoding, format=options.format)
     pair = server_key(master_key)
-    directory = private_dir(config)
+    home = DataHome(config)
+    directory = home.private
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    workdir = directory / "work" / breach.name
+    workdir = home.private_work / breach.name
     meta = {"breach": breach.name, "segment_checksum": breach.segment_checksum, "key_id": key_id(pair).hex(),
             "chunk_rows": chunk_rows, "prefix_bits": PREFIX_BITS, "dump_size": Path(dump).stat().st_size,
             "default_region": options.default_region}
     report = BuildReport(breach.name)
     with _build_lock(directory, breach.name):
         _prepare_workdir(workdir, meta)
-        segment = SegmentReader(Path(config.segments_dir) / breach.segment_file, hasher.fingerprint,
-                                breach.segment_checksum)
-        own = executor is None
-        submitter, shutdown = (_default_executor(config, workers, master_key) if executor is None
-                               else (executor, lambda: None))
+        segment = SegmentReader(home.segments / breach.segment_file, hasher.fingerprint, breach.segment_checksum)
+        own = runner is None
+        if runner is None:
+            runner = open_runner(config.dask_scheduler, config.dask_allow_insecure, workers=workers,
+                                 master_key=master_key)
         try:
-            _evaluate_chunks(layout, taskkeys.key_ref(config.home, hasher.fingerprint), breach.name, options,
-                             workdir, segment, hasher, submitter, workers, chunk_rows, report, progress)
+            _evaluate_chunks(layout, taskkeys.key_ref(home.root, hasher.fingerprint), breach.name, options,
+                             workdir, segment, hasher, runner, chunk_rows, report, progress)
         finally:
             if own:
-                shutdown()
+                runner.close()
             segment.close()
         if report.numbers != breach.pwn_count:
             raise BreachwatchError(f"{dump}: holds {report.numbers:,} of the {breach.pwn_count:,} numbers of "
@@ -205,34 +190,34 @@ def _chunk_path(workdir: Path, i: int) -> Path:
     return workdir / f"chunk-{i:07d}.npy"
 
 
-def _evaluate_chunks(layout: Any, ref: taskkeys.KeyRef, breach: str, options: DumpOptions, workdir: Path,
-                     segment: SegmentReader, hasher: NumberHasher, submitter: Submitter, workers: int,
+def _evaluate_chunks(layout: DumpLayout, ref: taskkeys.KeyRef, breach: str, options: DumpOptions,
+                     workdir: Path, segment: SegmentReader, hasher: NumberHasher, runner: Runner,
                      chunk_rows: int, report: BuildReport, progress: BuildProgress | None) -> None:
     total_bytes = Path(layout.path).stat().st_size
     region = options.default_region.upper() if options.default_region else None
-    pending: deque[tuple[int, Any, int]] = deque()
+    submitted: deque[tuple[int, int]] = deque()  # (chunk, bytes of the dump read) of each task, in order
 
-    def drain(limit: int) -> None:
-        while len(pending) > limit:
-            i, future, done_bytes = pending.popleft()
-            numbers, buckets, tags, keys = future.result()
-            report.numbers += _checkpoint(workdir, i, numbers, buckets, tags, keys, segment, hasher, layout.path)
-            if progress is not None:
-                progress("evaluate", done_bytes, total_bytes)
+    def calls() -> Iterator[Call]:
+        for i, rows in enumerate(read_rows(layout, chunk_rows)):
+            report.chunks = i + 1
+            done = _chunk_path(workdir, i)
+            if done.exists():
+                report.chunks_resumed += 1
+                report.numbers += int(np.load(done, mmap_mode="r").shape[0])
+                if progress is not None:
+                    progress("evaluate", rows.bytes_read, total_bytes)
+                continue
+            submitted.append((i, rows.bytes_read))
+            yield evaluate_rows, (ref, breach, rows.phones, rows.hints, region)
 
-    for i, batch in enumerate(read_batches(layout, chunk_rows)):
-        report.chunks = i + 1
-        done = _chunk_path(workdir, i)
-        if done.exists():
-            report.chunks_resumed += 1
-            report.numbers += int(np.load(done, mmap_mode="r").shape[0])
-            if progress is not None:
-                progress("evaluate", batch.bytes_read, total_bytes)
-            continue
-        future: Future[Any] | Any = submitter.submit(evaluate_rows, ref, breach, batch.phones, batch.hints, region)
-        pending.append((i, future, batch.bytes_read))
-        drain(2 * workers)
-    drain(0)
+    def checkpoint(result: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+        i, done_bytes = submitted.popleft()
+        numbers, buckets, tags, keys = result
+        report.numbers += _checkpoint(workdir, i, numbers, buckets, tags, keys, segment, hasher, layout.path)
+        if progress is not None:
+            progress("evaluate", done_bytes, total_bytes)
+
+    run_in_order(runner, calls(), checkpoint)
     # Chunks overlap when a number repeats across them; count distinct numbers by (bucket, tag) at the end.
     report.numbers = _distinct(workdir, report.chunks)
 

@@ -1,4 +1,4 @@
-"""The merge of run files (spill.py): every bucket sorted by hash and de-duplicated, masks OR-ed, the first
+"""The merge of run files (ingest/runs.py): every bucket sorted by hash and de-duplicated, masks OR-ed, the first
 record's region and validity kept, exactly as a stable sort of the records would give."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from breachwatch.spill import RECORD, merge_records, merged_runs, write_run
+from breachwatch.ingest.runs import RECORD, merge_records, merged_runs, write_run
 
 
 def _reference(rec: np.ndarray) -> tuple[list[int], list[int], list[int], list[int]]:

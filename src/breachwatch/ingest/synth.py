@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .models import DATA_CLASS_BITS, mask_to_classes
-from .phone import (
+from ..models import DATA_CLASS_BITS, mask_to_classes
+from ..phone import (
     Status,
     country_code_for_region,
     format_international,
@@ -123,7 +123,7 @@ def default_mix() -> dict[str, float]:
     return mix
 
 
-class _NumberSource:
+class NumberSource:
     """Random valid mobile national numbers of one region, inside libphonenumber's mobile ranges."""
 
     def __init__(self, region: str, rng: random.Random) -> None:
@@ -226,7 +226,7 @@ def synthesize(options: SynthOptions, progress: Callable[[int], None] | None = N
     regions = sorted(mix)
     weights = [mix[r] for r in regions]
     cum_weights = list(itertools.accumulate(weights))
-    sources = {r: _NumberSource(r, rng) for r in regions}
+    sources = {r: NumberSource(r, rng) for r in regions}
     fmt, handle = _writer(Path(options.out))
     verify = options.truth is not None
     shapes = [s for s in SHAPES if fmt != "txt" or s != "national"]
@@ -281,7 +281,7 @@ def synthesize(options: SynthOptions, progress: Callable[[int], None] | None = N
     return summary
 
 
-def _shaped(rng: random.Random, shapes: list[str], weights: list[int], source: _NumberSource,
+def _shaped(rng: random.Random, shapes: list[str], weights: list[int], source: NumberSource,
             national: str, verify: bool) -> tuple[str, bool, str]:
     """A shape of the number that the policy reads back as the same number (checked when verifying)."""
     e164 = f"+{source.country_code}{national}"
@@ -319,7 +319,7 @@ def _row_emitter(fmt: str, handle: IO[str]) -> Callable[[str, str, dict[str, str
     return emit_csv
 
 
-def _write_truth(options: SynthOptions, rng: random.Random, sources: dict[str, _NumberSource],
+def _write_truth(options: SynthOptions, rng: random.Random, sources: dict[str, NumberSource],
                  regions: list[str], weights: list[float], numbers: dict[str, dict[str, Any]],
                  summary: SynthSummary, junk_reasons: dict[str, int]) -> None:
     countries: dict[str, int] = {}

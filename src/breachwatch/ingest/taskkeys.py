@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import load_config
-from .errors import ConfigError
-from .index import NumberHasher
-from .secretkey import load_master_key
+from ..config import load_config
+from ..errors import ConfigError
+from ..index import NumberHasher
+from ..secretkey import load_master_key
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class _Held:
     def __init__(self, master: bytes, hasher: NumberHasher) -> None:
         self.master = master
         self.hasher = hasher
-        self.oprf: bytes | None = None
+        self.derived: dict[str, bytes] = {}
 
 
 _HELD: dict[bytes, _Held] = {}
@@ -66,14 +67,14 @@ def index_hasher(ref: KeyRef) -> NumberHasher:
     return _get(ref).hasher
 
 
-def oprf_secret(ref: KeyRef) -> bytes:
-    """The OPRF secret scalar of the deployment whose index key `ref` names (derived once per process)."""
+def derived_key(ref: KeyRef, purpose: str, derive: Callable[[bytes], bytes]) -> bytes:
+    """The key `derive` makes from the master secret of the deployment whose index key `ref` names (such as
+    the OPRF secret scalar), derived once per process and `purpose`."""
     entry = _get(ref)
-    if entry.oprf is None:
-        from .private.protocol import server_key  # imported here: ingest workers never need it
-
-        entry.oprf = server_key(entry.master).sk
-    return entry.oprf
+    key = entry.derived.get(purpose)
+    if key is None:
+        key = entry.derived.setdefault(purpose, derive(entry.master))
+    return key
 
 
 def _get(ref: KeyRef) -> _Held:

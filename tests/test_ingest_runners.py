@@ -1,4 +1,4 @@
-"""Ingest as partitions: a Dask LocalCluster gives the same segment and report as one process; the work
+"""Ingest in pieces: a Dask LocalCluster gives the same segment and report as one process; the work
 directory is removed even when an ingest fails midway."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import pytest
 
 from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
+from breachwatch.ingest.runners import InlineRunner
+from breachwatch.ingest.tasks import process_rows
 from breachwatch.services import Services
-from breachwatch.workers import InlineRunner, run_partition
 from conftest import TEST_KEY
 
 
@@ -50,10 +51,10 @@ def test_work_files_are_removed_when_ingest_fails_midway(tmp_path: Path, dumps: 
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        return run_partition(*args)
+        return process_rows(*args)
 
-    monkeypatch.setattr("breachwatch.workers.run_partition", failing)
-    monkeypatch.setattr("breachwatch.ingest._runner", lambda *args: InlineRunner())  # the patch is in-process
+    monkeypatch.setattr("breachwatch.ingest.tasks.process_rows", failing)
+    monkeypatch.setattr("breachwatch.ingest.pipeline._runner", lambda *args: InlineRunner())  # the patch is in-process
     with pytest.raises(RuntimeError, match="disk full"):
         services.ingest(dumps["csv"]["path"], IngestOptions(breach="Synth"))
     assert calls["n"] == 3

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import BreachwatchError, ConfigError
+from ..errors import BreachwatchError, ConfigError
 
 #: Transports that encrypt (tls, wss) or never leave the process (inproc).
 SECURE_SCHEMES = ("tls", "wss", "inproc")

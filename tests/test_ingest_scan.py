@@ -1,4 +1,4 @@
-"""The compiled CSV line scan (csvscan.py): a line it calls regular reads the same with Python's csv module and
+"""The compiled CSV line scan (ingest/scan.py): a line it calls regular reads the same with Python's csv module and
 with Polars, with the number of fields it counted, the byte ranges it gives are the values, and its
 data-class mask is what str.strip() says of the fields; every line that can leave a quoted field open is
 among the irregular ones."""
@@ -12,8 +12,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from breachwatch.chunks import first_open_record
-from breachwatch.csvscan import byte_kinds, irregular_quoted_lines, scan_lines
+from breachwatch.ingest.chunks import first_open_record
+from breachwatch.ingest.scan import byte_kinds, irregular_quoted_lines, scan_lines
 
 _WIDTH = 3
 _BITS = np.array([1, 2, 4], dtype=np.uint16)
@@ -52,7 +52,7 @@ def test_a_regular_line_reads_alike_everywhere(lines: list[str], crlf: bool) -> 
         assert list(polars_fields) == fields, line
         want = sum(int(bit) for field, bit in zip(fields, _BITS, strict=True) if field.strip())
         if start in doubtful:
-            continue  # chunks._judge_masks asks Python
+            continue  # rows._judge_masks asks Python
         assert mask == want, line
 
 

@@ -1,7 +1,8 @@
-"""Bounded-memory de-duplication of hashed numbers: each task writes one run file of its records grouped by
-the top byte of their hash (256 buckets); the merge then sorts and de-duplicates one bucket at a time over
-every run. Because buckets split the hash space in order, the concatenated buckets are globally sorted. Peak
-memory is one bucket, about 1/256 of the breach (12 bytes per row)."""
+"""Run files and their merge, the bounded-memory de-duplication of hashed numbers: each task writes one run
+file of its piece's records grouped by the top byte of their hash (256 buckets); the merge then sorts and
+de-duplicates one bucket at a time over every run. Because buckets split the hash space in order, the
+concatenated buckets are globally sorted. Peak memory is one bucket, about 1/256 of the breach (12 bytes per
+row)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ class MergedBucket:
     rows: int
 
 
+def run_path(workdir: Path, number: int) -> Path:
+    """The run file of the task of piece `number` in an ingest's work directory."""
+    return Path(workdir) / f"p{number:06d}.run"
+
+
 def write_run(path: Path, hashes: np.ndarray, masks: np.ndarray, regions: np.ndarray, valid: np.ndarray) -> None:
     """Write one task's records as a run file: BUCKETS + 1 record offsets, then the records grouped by bucket
     (the top byte of the hash), each group in the task's row order."""
@@ -41,6 +47,12 @@ def write_run(path: Path, hashes: np.ndarray, masks: np.ndarray, regions: np.nda
         out.write(offsets.tobytes())
         out.write(rec[order].tobytes())
     partial.rename(path)
+
+
+def merged_buckets(workdir: Path) -> Iterator[MergedBucket]:
+    """Each bucket over every run in `workdir` (in piece order, so the first record of a number wins as in a
+    serial read), sorted and de-duplicated."""
+    yield from merged_runs(sorted(Path(workdir).glob("p*.run")))
 
 
 def merged_runs(paths: list[Path]) -> Iterator[MergedBucket]:

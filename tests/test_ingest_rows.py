@@ -1,5 +1,6 @@
-"""Reading a dump in pieces (chunks.py) gives exactly the rows, row numbers and malformed rows of a serial
-read, whatever the pieces' size and whichever reader (Polars or the serial code) reads a piece."""
+"""Reading a dump in pieces (ingest/chunks.py, ingest/rows.py) gives exactly the rows, row numbers and malformed
+rows of a serial read, whatever the pieces' size and whichever reader (the scan, Polars or the serial code)
+reads a piece."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from breachwatch.chunks import RawChunk, read_chunks, rows_of_chunk
 from breachwatch.errors import InputError
-from breachwatch.readers import RowBatch, read_batches, sniff_layout
+from breachwatch.ingest.chunks import Piece, cut_pieces
+from breachwatch.ingest.rows import PieceRows, read_pieces, read_rows, rows_of_piece
+from breachwatch.ingest.sniff import sniff_layout
 
 _HEADER = "phone,country,name,about,email\n"
 
@@ -33,27 +35,27 @@ def _rows(rng: random.Random, count: int, odd: bool) -> list[str]:
     return lines
 
 
-def _serial(path: Path, batch_rows: int) -> RowBatch:
-    return _join(list(read_batches(sniff_layout(path), batch_rows)))
+def _serial(path: Path, batch_rows: int) -> PieceRows:
+    return _join(list(read_rows(sniff_layout(path), batch_rows)))
 
 
-def _chunked(path: Path, batch_rows: int) -> tuple[RowBatch, int]:
+def _chunked(path: Path, batch_rows: int) -> tuple[PieceRows, int]:
     layout = sniff_layout(path)
-    pieces = list(read_chunks(layout, batch_rows))
-    batches = [rows_of_chunk(layout, p) if isinstance(p, RawChunk) else p for p in pieces]
-    return _join(batches), sum(isinstance(p, RawChunk) for p in pieces)
+    pieces = list(read_pieces(layout, batch_rows))
+    read = [rows_of_piece(layout, p) if isinstance(p, Piece) else p for p in pieces]
+    return _join(read), sum(isinstance(p, Piece) for p in pieces)
 
 
-def _join(batches: list[RowBatch]) -> RowBatch:
+def _join(batches: list[PieceRows]) -> PieceRows:
     hints = (None if batches and batches[0].hints is None
              else [h for b in batches for h in (b.hints if b.hints is not None else [])])
-    return RowBatch([p for b in batches for p in b.phones], hints,
+    return PieceRows([p for b in batches for p in b.phones], hints,
                     np.concatenate([b.masks for b in batches]) if batches else np.zeros(0, np.uint16),
                     np.concatenate([b.rows for b in batches]) if batches else np.zeros(0, np.int64),
                     [m for b in batches for m in b.malformed])
 
 
-def _assert_same(expected: RowBatch, got: RowBatch) -> None:
+def _assert_same(expected: PieceRows, got: PieceRows) -> None:
     assert got.phones == expected.phones
     assert got.hints == expected.hints
     assert got.masks.tolist() == expected.masks.tolist()
@@ -108,8 +110,8 @@ def test_bad_utf8_in_a_piece_names_its_line(tmp_path: Path) -> None:
     path.write_bytes(_HEADER.encode() + b"".join(lines))
     layout = sniff_layout(path)
     with pytest.raises(InputError) as caught:
-        for piece in read_chunks(layout, 64):
-            if isinstance(piece, RawChunk):
-                rows_of_chunk(layout, piece)
+        for piece in cut_pieces(layout, 64):
+            if isinstance(piece, Piece):
+                rows_of_piece(layout, piece)
     assert caught.value.row == 2_347  # header + 0-based index + 1
     assert "UTF-8" in caught.value.reason

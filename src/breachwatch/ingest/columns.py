@@ -1,9 +1,12 @@
-"""Which HIBP-style data class a dump column holds, from its name or, failing that, from its values."""
+"""What a dump's columns hold: phone numbers, a country, or a leaked data class (HIBP-style: names, emails,
+device information...), from the column's name or, failing that, from sampled values."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from ..phone import SUPPORTED_REGIONS, Status, normalize
 
 # Column-name keywords per data class (compared on the lower-cased name with separators removed).
 _NAME_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -81,3 +84,50 @@ def class_from_values(values: Sequence[str]) -> str | None:
     if share(_IPV4) >= 0.6:
         return "IP addresses"
     return None
+
+
+def looks_like_number(cell: str) -> bool:
+    """Whether a cell holds enough digits to be a phone number (a header row has no such cell)."""
+    return sum(ch.isdigit() for ch in cell) >= 7
+
+
+def detect_phone_column(columns: tuple[str, ...], samples: dict[str, list[str]]) -> str | None:
+    """The column of phone numbers: the one so named, else the (named) column whose sampled values read
+    best as numbers (at least 30% of them), or None."""
+    named = [c for c in columns if is_phone_column_name(c)]
+    if len(named) == 1:
+        return named[0]
+    best, best_share = None, 0.0
+    for col in named or list(columns):
+        values = [v for v in samples.get(col, [])[:200] if v.strip()]
+        if not values:
+            continue
+        ok = sum(1 for v in values if looks_like_number(v) and normalize(v).status != Status.REJECTED)
+        share = ok / len(values)
+        if share > best_share:
+            best, best_share = col, share
+    return best if best_share >= 0.3 else (named[0] if named else None)
+
+
+def detect_country_column(columns: tuple[str, ...], samples: dict[str, list[str]], exclude: str) -> str | None:
+    """The first column named as a country whose sampled values are region codes (80% of them), or None."""
+    for col in columns:
+        if col == exclude or not is_country_column_name(col):
+            continue
+        values = [v.strip().upper() for v in samples.get(col, []) if v.strip()]
+        if values and sum(v in SUPPORTED_REGIONS for v in values) / len(values) >= 0.8:
+            return col
+    return None
+
+
+def detect_class_columns(columns: tuple[str, ...], samples: dict[str, list[str]],
+                         exclude: tuple[str | None, ...]) -> dict[str, str]:
+    """{column: data class} for the columns (other than `exclude`) whose name or values imply one."""
+    found: dict[str, str] = {}
+    for col in columns:
+        if col in exclude:
+            continue
+        data_class = class_from_name(col) or class_from_values(samples.get(col, []))
+        if data_class is not None:
+            found[col] = data_class
+    return found

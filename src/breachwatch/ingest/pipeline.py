@@ -1,9 +1,11 @@
-"""The ingest pipeline: reader -> normalizer -> keyed hash -> bucketed de-duplication -> segment, then one
-catalog transaction. A breach appears whole or not at all."""
+"""The ingest pipeline: sniff the layout, cut the dump into pieces, run a task per piece (rows -> normalizer ->
+keyed hash -> run file), merge the runs bucket by bucket into a segment, then one catalog transaction. A breach
+appears whole or not at all."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import shutil
 import time
@@ -14,38 +16,28 @@ from typing import Any
 
 import numpy as np
 
+from ..catalog import Catalog
+from ..config import Config
+from ..datahome import DataHome
+from ..errors import BreachExistsError, BreachwatchError, UnknownBreachError
+from ..index import NumberHasher, SegmentWriter
+from ..models import Breach, CountryCount, IngestReport, RejectSample, mask_to_classes
+from ..phone import REGIONS, SUPPORTED_REGIONS, prepare_automata
 from . import taskkeys
-from .catalog import Catalog
-from .chunks import RawChunk, read_chunks
+from .chunks import Piece
 from .cluster import check_scheduler
-from .config import Config
-from .datahome import DataHome
-from .errors import BreachExistsError, BreachwatchError, UnknownBreachError
-from .index import NumberHasher, SegmentWriter
-from .models import Breach, CountryCount, IngestReport, RejectSample, mask_to_classes
-from .phone import REGIONS, SUPPORTED_REGIONS, prepare_automata
-from .readers import DumpLayout, RowBatch, read_batches, sniff_layout
-from .workers import (
-    NORMALIZERS,
-    SAMPLES_PER_REASON,
-    ChunkTask,
-    DaskRunner,
-    InlineRunner,
-    Partition,
-    PartitionResult,
-    ProcessRunner,
-    Runner,
-    merged_buckets,
-    run_all,
-    warm_up,
-)
+from .rows import read_pieces
+from .runners import Call, Runner, open_runner, run_in_order
+from .runs import merged_buckets
+from .sniff import DumpLayout, sniff_layout
+from .tasks import NORMALIZERS, SAMPLES_PER_REASON, PieceResult, PieceTask, run_task, warm_up
 
 ProgressCallback = Callable[[int, int, int], None]
 """Called with (rows read, bytes of the file read, file size in bytes)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-#: Dumps smaller than this many batches are ingested in this process (a pool costs more than it saves).
-INLINE_BATCHES = 4
+#: Dumps smaller than this many pieces are ingested in this process (a pool costs more than it saves).
+INLINE_PIECES = 4
 
 
 @dataclass(frozen=True)
@@ -126,22 +118,18 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
     automata = str(prepare_automata(home.cache))
     warm_up(automata)  # compiled loops compiled here once (after an install), before workers would each compile
 
-    def partitions() -> Iterator[Partition | ChunkTask]:
-        pieces: Iterator[RawChunk | RowBatch] = (
-            read_chunks(layout, config.batch_rows) if _label_is_utf8(layout.encoding)
-            else read_batches(layout, config.batch_rows))
-        for number, piece in enumerate(pieces):
-            if isinstance(piece, RawChunk):
-                yield ChunkTask(number, layout, piece, default_region, automata, options.normalizer)
-                rows = report.rows
-            else:
-                yield Partition(number, piece.phones, piece.hints, piece.masks, piece.rows, default_region,
-                                piece.malformed, automata, options.normalizer)
-                rows = report.rows + len(piece.phones) + len(piece.malformed)
+    ref = taskkeys.key_ref(home.root, hasher.fingerprint)
+    work = str(workdir.resolve())  # a worker's current directory is not the lead's
+
+    def calls() -> Iterator[Call]:
+        for number, piece in enumerate(read_pieces(layout, config.batch_rows)):
+            yield run_task, (PieceTask(number, piece, layout, default_region, automata, options.normalizer), ref,
+                             work)
+            rows = report.rows if isinstance(piece, Piece) else report.rows + len(piece.phones) + len(piece.malformed)
             if progress is not None:
                 progress(rows, piece.bytes_read, total_bytes)
 
-    def collect(result: PartitionResult) -> None:
+    def collect(result: PieceResult) -> None:
         nonlocal seen_mask
         report.rows += result.rows
         report.accepted_rows += result.accepted
@@ -156,7 +144,7 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
 
     try:
         runner = _runner(config, options, total_bytes, automata, taskkeys.held(hasher.fingerprint))
-        run_all(runner, partitions(), taskkeys.key_ref(config.home, hasher.fingerprint), workdir, collect)
+        run_in_order(runner, calls(), collect)
         runner.close()  # the workers are done: let them exit while the runs are merged
         segment_path = home.new_segment_path(options.breach)
         writer = SegmentWriter(segment_path, hasher.fingerprint)
@@ -194,19 +182,13 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
 
 def _runner(config: Config, options: IngestOptions, total_bytes: int, automata: str,
             master_key: bytes | None) -> Runner:
-    """Where the partitions run: a Dask cluster if one is named (its workers load the key themselves), else
-    local processes for big dumps (given `master_key`, when this process holds it, as they start)."""
-    scheduler = options.scheduler or config.dask_scheduler
-    if scheduler:
-        return DaskRunner(scheduler, options.allow_insecure_scheduler or config.dask_allow_insecure)
+    """Where the tasks run: a Dask cluster if one is named (its workers load the key themselves), else local
+    processes for big dumps (given `master_key`, when this process holds it, as they start), else this one."""
     # About 40 bytes per row in a typical dump: small dumps are not worth starting processes for.
-    if total_bytes < INLINE_BATCHES * config.batch_rows * 40:
-        return InlineRunner()
-    return ProcessRunner(automata=automata, master_key=master_key)
-
-
-def _label_is_utf8(encoding: str) -> bool:
-    return encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8")
+    return open_runner(options.scheduler or config.dask_scheduler,
+                       options.allow_insecure_scheduler or config.dask_allow_insecure,
+                       inline=total_bytes < INLINE_PIECES * config.batch_rows * 40, master_key=master_key,
+                       ready=functools.partial(warm_up, automata))
 
 
 def _reasons_text(report: IngestReport) -> str:

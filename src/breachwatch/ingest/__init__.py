@@ -1,0 +1,37 @@
+"""Ingest: a leaked dump in, a breach's index segment out. One module per stage, in the order data flows
+(each imports only those before it):
+
+    sources    opening a dump: plain or gzip (ISA-L), decoding, numbered lines, the line a read fails on
+    columns    what a column holds: phone numbers, a country, a leaked data class (from names and values)
+    sniff      the dump's layout (`DumpLayout`): format, encoding, delimiter, header, the columns' roles
+    scan       compiled passes (numba) over a piece's lines: regular quoting, field byte ranges, masks
+    chunks     cutting the dump into pieces of whole lines (`Piece`), and the `Rest` after a record over lines
+    rows       a piece's rows (`PieceRows`): the scan path, the Polars path, the serial reader
+    runs       run files of hashed records and their bucket-by-bucket merge
+    tasks      what a worker does with a piece (`PieceTask` -> `PieceResult`): rows, normalize, hash, run
+    runners    where tasks run (inline, local processes, Dask) and results back in order; also the private
+               build's
+    pipeline   `ingest()`: the stages above, then the segment and one catalog transaction
+
+Beside them: `taskkeys` (tasks name the key, each process loads its own copy), `cluster` (the one importer of
+dask.distributed: TLS schedulers only, unless opted in) and `synth` (fake dumps with known ground truth).
+
+`IngestOptions`, `ingest` and `ProgressCallback` are importable from here; they are loaded on first use, so
+that a worker process importing a stage does not load the pipeline's catalog (SQLAlchemy, Alembic)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .pipeline import IngestOptions, ProgressCallback, ingest
+
+__all__ = ["IngestOptions", "ProgressCallback", "ingest"]
+
+
+def __getattr__(name: str) -> object:
+    if name in __all__:
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
