@@ -25,10 +25,10 @@ from sqlalchemy.engine import Connection
 
 from ..errors import BreachwatchError
 from .notify_tables import organisations
+from .scopes import SCOPES
 from .store import Catalog
 from .tables import metadata
 
-SCOPES: tuple[str, ...] = ("check", "private-check", "metrics", "admin", "organisation")
 KEY_PREFIX = "bw_"
 # The prefix, then 17 to 125 URL-safe base64 characters (20 to 128 in all).
 _KEY_SHAPE = re.compile(f"{re.escape(KEY_PREFIX)}[A-Za-z0-9_-]{{{20 - len(KEY_PREFIX)},{128 - len(KEY_PREFIX)}}}")

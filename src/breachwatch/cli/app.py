@@ -6,14 +6,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
 from .. import __version__
-from ..config import load_config
 from ..errors import BreachwatchError
-from ..services import Services
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -46,10 +48,26 @@ def _caused_by_interrupt(exc: BaseException) -> bool:
     return False
 
 
+class _Invocation:
+    """What the root command hands its subcommands: the --home given, and the Services built from it on first
+    use (so `--help` and commands that need no data directory never load the catalog or create HOME)."""
+
+    def __init__(self, home: Path | None) -> None:
+        self.home = home
+        self.services: Services | None = None
+
+
 def services_of(ctx: click.Context) -> Services:
-    """The Services object the root command built for this invocation."""
-    services: Services = ctx.obj
-    return services
+    """The Services object for this invocation, built on first use and closed when the command ends."""
+    invocation: _Invocation = ctx.find_root().obj
+    if invocation.services is None:
+        from ..config import load_config
+        from ..services import Services
+
+        with user_errors():  # a bad setting or data directory is the user's to fix: one line, no traceback
+            invocation.services = Services(load_config(home=invocation.home))
+        ctx.find_root().call_on_close(invocation.services.close)
+    return invocation.services
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -59,5 +77,4 @@ def services_of(ctx: click.Context) -> Services:
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:
     """breachwatch: load leaked phone-number dumps as keyed hashes and check numbers against them."""
-    ctx.obj = Services(load_config(home=home))
-    ctx.call_on_close(ctx.obj.close)
+    ctx.obj = _Invocation(home)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Column, Table
 
 from .app import console, main, services_of, user_errors
 
@@ -32,6 +31,8 @@ def claims() -> None:
 @click.pass_context
 def list_claims(ctx: click.Context, as_json: bool) -> None:
     """List shipped and stored tables (loaded breaches are compared too: see `breachwatch breaches`)."""
+    from rich.table import Column, Table
+
     from ..analysis.references import list_tables
 
     with user_errors():

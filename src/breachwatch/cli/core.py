@@ -7,23 +7,18 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from ..analysis.population import population_cell, population_note, population_share
-from ..check.checker import Checker
-from ..check.doctor import examine
-from ..check.shapes import breach_dict, result_dict
-from ..datahome import DataHome
+if TYPE_CHECKING:
+    from ..check.checker import Checker
+    from ..ingest import IngestOptions
+    from ..services import Services
+
+
 from ..errors import BreachwatchError
-from ..i18n import country_name
-from ..ingest import IngestOptions
-from ..ingest.synth import SynthOptions, parse_mix, synthesize
 from ..models import VERIFICATION_STATUSES, CheckResult, IngestReport
-from ..services import Services
 from .app import console, err, main, services_of, user_errors
 
 # ---------------------------------------------------------------------------------------------- synth
@@ -42,6 +37,8 @@ from .app import console, err, main, services_of, user_errors
               help="Country weights, e.g. 'EG=45,US=32,MY=12'. Default: the claimed 2022 mix over 84 countries.")
 def synth(rows: int, out: Path, truth: Path | None, seed: int, countries: str | None) -> None:
     """Generate a realistic fake dump with known ground truth (never use real leaked data)."""
+    from ..ingest.synth import SynthOptions, parse_mix, synthesize
+
     with user_errors():
         try:
             mix = parse_mix(countries) if countries else None
@@ -98,6 +95,8 @@ def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, 
            country_column: str | None, encoding: str | None, fmt: str | None, replace: bool,
            scheduler: str | None, allow_insecure_scheduler: bool, normalizer: str, as_json: bool) -> None:
     """Load a leaked dump (CSV/TSV/JSON lines/plain list, optionally .gz) as a breach."""
+    from ..ingest import IngestOptions
+
     services = services_of(ctx)
     with user_errors():
         options = IngestOptions(breach=breach_name, title=title, breach_date=_parse_date(breach_date),
@@ -116,6 +115,8 @@ def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, 
 
 
 def _ingest_with_progress(services: Services, file: Path, options: IngestOptions) -> IngestReport:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
     started = time.perf_counter()
     with Progress(TextColumn("[bold]ingest[/]"), BarColumn(), TaskProgressColumn(),
                   TextColumn("{task.fields[rows]:>12,} rows  {task.fields[rate]:>10,} rows/s"),
@@ -130,6 +131,8 @@ def _ingest_with_progress(services: Services, file: Path, options: IngestOptions
 
 
 def _print_report(report: IngestReport) -> None:
+    from ..i18n import country_name
+
     console.print(f"[bold green]loaded[/] breach [bold]{report.breach}[/] from {report.source} "
               f"({report.format}, phone column: {report.phone_column or '-'}, "
               f"country column: {report.country_column or '-'})")
@@ -181,6 +184,8 @@ def _print_result(result: CheckResult) -> None:
 def check(ctx: click.Context, numbers: tuple[str, ...], number_file: Path | None, region: str | None,
           as_json: bool, private_mode: bool, server: str | None, api_key: str | None) -> None:
     """Is this number in a breach? Which ones, what leaked with it, and what to do now."""
+    from ..check.shapes import result_dict
+
     services = services_of(ctx)
     with user_errors():
         queries = list(numbers)
@@ -222,6 +227,10 @@ def _read_number_file(path: Path) -> list[str]:
 @click.pass_context
 def breaches(ctx: click.Context, as_json: bool) -> None:
     """List the loaded breaches."""
+    from rich.table import Table
+
+    from ..check.shapes import breach_dict
+
     with user_errors():
         items = services_of(ctx).catalog.list_breaches()
     if as_json:
@@ -244,6 +253,12 @@ def breaches(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def stats(ctx: click.Context, name: str, as_json: bool) -> None:
     """Per-country counts, valid share and data classes of one breach."""
+    from rich.table import Table
+
+    from ..analysis.population import population_cell, population_note, population_share
+    from ..check.shapes import breach_dict
+    from ..i18n import country_name
+
     services = services_of(ctx)
     with user_errors():
         breach = services.catalog.get_breach(name)
@@ -318,6 +333,10 @@ def breach_set(ctx: click.Context, name: str, status: str | None, title: str | N
 @click.pass_context
 def demo(ctx: click.Context, rows: int, seed: int) -> None:
     """Generate a fake dump, ingest it, print its stats and check a few numbers (what `make demo` runs)."""
+    from ..datahome import DataHome
+    from ..ingest import IngestOptions
+    from ..ingest.synth import SynthOptions, synthesize
+
     services = services_of(ctx)
     demo_dir = DataHome(services.config).demo
     dump = demo_dir / "whatsapp-2022-synthetic.csv.gz"
@@ -353,6 +372,8 @@ def _demo_samples(dump: Path) -> list[str]:
 @click.pass_context
 def doctor(ctx: click.Context, repair: bool, as_json: bool) -> None:
     """Check that catalog and index agree: intact segments, right key, counts, no leftovers. Exit 1 on problems."""
+    from ..check.doctor import examine
+
     services = services_of(ctx)
     with user_errors():
         report = examine(services.catalog, services.hasher, services.home, repair=repair)

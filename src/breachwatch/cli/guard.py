@@ -6,13 +6,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from ..errors import BreachwatchError
-from ..guard.clients import ClientHasher
-from ..guard.logs import analyze as analyze_log
-from ..guard.policy import policy_from_config
-from ..guard.simulate import STRATEGIES, SimOptions, simulate, sweep
+from ..guard.strategies import STRATEGIES
 from .app import console, main, services_of, user_errors
 
 
@@ -49,6 +45,11 @@ def _floats(text: str) -> tuple[float, ...]:
 def simulate_command(ctx: click.Context, as_json: bool, seed: int, people: int, organisations: int, days: float,
                      strategies: tuple[str, ...], sensitivities: str, no_sweep: bool) -> None:
     """Replay legitimate traffic and attacker strategies through the real limiter and detector."""
+    from rich.table import Table
+
+    from ..guard.policy import policy_from_config
+    from ..guard.simulate import SimOptions, simulate, sweep
+
     services = services_of(ctx)
     with user_errors():
         policy = policy_from_config(services.config)
@@ -91,6 +92,10 @@ def simulate_command(ctx: click.Context, as_json: bool, seed: int, people: int, 
 @click.pass_context
 def analyze_command(ctx: click.Context, log: Path, as_json: bool) -> None:
     """Run the enumeration detector over an access log (JSON lines, or Common/Combined Log Format)."""
+    from ..guard.clients import ClientHasher
+    from ..guard.logs import analyze as analyze_log
+    from ..guard.policy import policy_from_config
+
     services = services_of(ctx)
     with user_errors():
         policy = policy_from_config(services.config)

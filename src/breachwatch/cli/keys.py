@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from ..catalog.keys import SCOPES, ApiKey
+from ..catalog.scopes import SCOPES
+
+if TYPE_CHECKING:
+    from ..catalog.keys import ApiKey
+
+
 from .app import console, main, services_of, user_errors
 
 
@@ -49,6 +54,8 @@ def create(ctx: click.Context, name: str, scopes: tuple[str, ...], organisation:
 @click.pass_context
 def list_keys(ctx: click.Context, as_json: bool) -> None:
     """List keys (ids, names, scopes, dates; never the keys)."""
+    from rich.table import Table
+
     with user_errors():
         items = services_of(ctx).api_keys.list()
     if as_json:

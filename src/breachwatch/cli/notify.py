@@ -7,13 +7,14 @@ import json
 import signal
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from ..catalog.notify_store import OrganisationRecord
-from ..notify.errors import SubscriptionInputError
-from ..notify.grants import as_text
+if TYPE_CHECKING:
+    from ..catalog.notify_store import OrganisationRecord
+
+
 from .app import console, main, services_of, user_errors
 
 
@@ -95,6 +96,8 @@ def org() -> None:
 def org_add(ctx: click.Context, name: str, numbers_file: Path | None, ranges: tuple[str, ...],
             grants: tuple[str, ...], region: str | None, email: str | None, webhook_url: str | None) -> None:
     """Register an organisation with its numbers (and/or granted ranges) and where to notify it."""
+    from ..notify.errors import SubscriptionInputError
+
     services = services_of(ctx)
     with user_errors():
         if numbers_file is None and not ranges and not grants:
@@ -112,6 +115,10 @@ def org_add(ctx: click.Context, name: str, numbers_file: Path | None, ranges: tu
 @click.pass_context
 def org_list(ctx: click.Context, as_json: bool) -> None:
     """List organisations."""
+    from rich.table import Table
+
+    from ..notify.grants import as_text
+
     orgs = services_of(ctx).notifier.organisations.list()
     if as_json:
         click.echo(json.dumps([{"name": o.name, "numbers": o.numbers, "email": o.email,
@@ -136,6 +143,8 @@ def org_remove(ctx: click.Context, name: str) -> None:
 
 
 def _print_grants(org: OrganisationRecord) -> None:
+    from ..notify.grants import as_text
+
     granted = ", ".join(as_text(g) for g in org.grants) or "none"
     console.print(f"organisation [bold]{org.name}[/]: granted ranges {granted}")
 

@@ -7,15 +7,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+if TYPE_CHECKING:
+    from ..private.build import BuildReport, DumpOptions
+    from ..private.client import PrivateResult
+    from ..services import Services
+
 
 from ..errors import BreachwatchError
-from ..private.build import BuildReport, DumpOptions, build_private
-from ..private.client import PrivateResult, private_check
-from ..services import Services
 from .app import console, err, main, services_of, user_errors
 
 API_KEY_ENV = "BREACHWATCH_API_KEY"
@@ -44,6 +46,8 @@ def build(ctx: click.Context, file: Path, breach_name: str, default_region: str 
           country_column: str | None, encoding: str | None, fmt: str | None, workers: int,
           chunk_rows: int) -> None:
     """Build (or resume) a breach's private bucket file by re-reading the dump it was ingested from."""
+    from ..private.build import DumpOptions
+
     services = services_of(ctx)
     options = DumpOptions(default_region, phone_column, country_column, encoding, fmt)
     with user_errors():
@@ -58,12 +62,16 @@ def build(ctx: click.Context, file: Path, breach_name: str, default_region: str 
 
 def _build(services: Services, breach: str, file: Path, options: DumpOptions, workers: int, chunk_rows: int,
            progress: Any) -> BuildReport:
+    from ..private.build import build_private
+
     return build_private(services.config, services.catalog, services.hasher, services.master_key, breach, file,
                          options, workers=workers, chunk_rows=chunk_rows, progress=progress)
 
 
 def _build_with_progress(services: Services, breach: str, file: Path, options: DumpOptions, workers: int,
                          chunk_rows: int) -> BuildReport:
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
     started = time.perf_counter()
     with Progress(TextColumn("[bold]{task.fields[phase]:<8}[/]"), BarColumn(), TaskProgressColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as bar:
@@ -80,6 +88,8 @@ def _build_with_progress(services: Services, breach: str, file: Path, options: D
 def run_private_check(queries: list[str], server: str | None, api_key: str | None, region: str | None,
                       as_json: bool) -> None:
     """`check --private`: check each number against a server without revealing it."""
+    from ..private.client import private_check
+
     with user_errors():
         if not server:
             raise BreachwatchError("--private needs --server URL")

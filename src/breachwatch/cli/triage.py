@@ -8,11 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
-from rich.table import Column, Table
 
 from ..errors import BreachwatchError
-from ..i18n import country_name
 from .app import console, main, services_of, user_errors
 
 if TYPE_CHECKING:
@@ -105,6 +102,8 @@ def _claim_only(services: Services, claim_path: Path, keep_as: str | None, as_js
 
 
 def _print_claim(report: ClaimReport) -> None:
+    from rich.markup import escape
+
     color = "red" if report.verdict.startswith("claim-matches") else \
         "yellow" if report.verdict.startswith("claim-resembles") else "green"
     console.print(f"[bold]{report.source}[/]: verdict [bold {color}]{report.verdict}[/]")
@@ -118,6 +117,8 @@ def _print_claim(report: ClaimReport) -> None:
 
 
 def _print_matches(check: ClaimCheck) -> None:
+    from rich.table import Column, Table
+
     table = Table(Column("table", no_wrap=True), "kind", "common", "<5%", "<10%", "ratio", "spread", "rank", "level",
                   title="against known tables (ratio: median claim/table; spread: sd of log ratios; rank: Spearman)")
     for m in check.matches:
@@ -129,6 +130,10 @@ def _print_matches(check: ClaimCheck) -> None:
 
 
 def _print_triage(report: TriageReport) -> None:
+    from rich.table import Table
+
+    from ..i18n import country_name
+
     color = {"looks-real": "green", "likely-fabricated": "red"}.get(report.verdict.split(" ")[0], "yellow")
     console.print(f"[bold]{report.source}[/]: verdict [bold {color}]{report.verdict}[/]")
     for reason in report.reasons:
@@ -182,6 +187,8 @@ def _print_triage(report: TriageReport) -> None:
 @click.pass_context
 def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, png_out: Path | None) -> None:
     """Per-country and per-region counts of a breach, its data classes, status and a bar chart."""
+    from rich.table import Table
+
     from ..analysis.population import population_cell, population_note
     from ..analysis.report import breach_chart, breach_html, breach_report
 
@@ -216,6 +223,8 @@ def report(ctx: click.Context, name: str, as_json: bool, html_out: Path | None, 
 @click.pass_context
 def overlap(ctx: click.Context, as_json: bool) -> None:
     """The overlap matrix of all loaded breaches: share of each row's numbers that are also in each column."""
+    from rich.table import Table
+
     from ..analysis.overlap import overlap_matrix
 
     services = services_of(ctx)

@@ -28,8 +28,8 @@ from .sim_actors import (
     lognormal_size,
 )
 from .sim_world import Identities, Numbers, SyntheticIndex
+from .strategies import STRATEGIES
 
-STRATEGIES: tuple[str, ...] = ("sequential", "random", "verify", "low-and-slow", "burst", "proxies")
 #: Strategies that must be detected within 5 simulated minutes (the others within a day).
 FAST: frozenset[str] = frozenset({"sequential", "random", "verify", "burst"})
 ATTACK_START = 6 * HOUR
