@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -c "from breachwatch.ingest.tasks import warm_up; warm_up(None)"  # compile the numba loops once
+	$(BIN)/python -c "from breachwatch.services import prepare_install; prepare_install()"  # automata + compiled loops, once
 	touch $(STAMP)
 
 ## Generate a 1M-row fake dump, ingest it into ./breachwatch-data, print stats and a few checks.

@@ -19,7 +19,7 @@ from breachwatch.index import SegmentReader
 from breachwatch.ingest import IngestOptions
 from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
-from conftest import SMALL_MIX, TEST_KEY, run_cli
+from tests.support.cli import SMALL_MIX, TEST_KEY, run_cli
 
 
 def _all_bytes(root: Path) -> list[tuple[Path, bytes]]:

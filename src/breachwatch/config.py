@@ -33,6 +33,10 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the catalog. Default: sqlite:///HOME/catalog.sqlite3."),
     Setting("segments_path", None, "BREACHWATCH_SEGMENTS_DIR",
             "Directory of index segments (read-only shared storage or a per-node copy). Default: HOME/segments."),
+    Setting("cache_path", None, "BREACHWATCH_CACHE_DIR",
+            "Directory of compiled tables derived from public data (libphonenumber's metadata as automata), "
+            "shared by every data directory and built by `make` at install. Default: "
+            "$XDG_CACHE_HOME/breachwatch, else ~/.cache/breachwatch."),
     Setting("redis_url", None, "BREACHWATCH_REDIS_URL",
             "Redis URL for shared rate-limit and detector state across API nodes. Default: in-process."),
     Setting("dask_scheduler", None, "BREACHWATCH_DASK_SCHEDULER",
@@ -136,6 +140,7 @@ class Config:
     secret_key: str | None = field(default=None, repr=False)
     database_url: str | None = None
     segments_path: Path | None = None
+    cache_path: Path | None = None
     redis_url: str | None = None
     dask_scheduler: str | None = None
     dask_allow_insecure: bool = False
@@ -222,7 +227,7 @@ def load_config(environ: dict[str, str] | None = None, **overrides: Any) -> Conf
         raw = env.get(setting.env, setting.default)
         if raw is None or raw == "":
             continue
-        if f.name in ("home", "segments_path"):
+        if f.name in ("home", "segments_path", "cache_path"):
             values[f.name] = Path(raw)
         elif f.name == "batch_rows":
             values[f.name] = int(raw)

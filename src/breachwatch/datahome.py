@@ -25,6 +25,21 @@ class HomeSettings(Protocol):
     def segments_path(self) -> Path | None:
         """BREACHWATCH_SEGMENTS_DIR, when set."""
 
+    @property
+    def cache_path(self) -> Path | None:
+        """BREACHWATCH_CACHE_DIR, when set."""
+
+
+def shared_cache_dir(configured: Path | None = None) -> Path:
+    """The directory of compiled tables shared by every data directory: BREACHWATCH_CACHE_DIR when set, else
+    $XDG_CACHE_HOME/breachwatch, else ~/.cache/breachwatch (outside any HOME, so a new data directory pays
+    nothing to set up)."""
+    if configured is not None:
+        return Path(configured)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "breachwatch"
+
 
 class DataHome:
     """Paths inside BREACHWATCH_HOME and the operations on them: the one place that names them."""
@@ -43,8 +58,9 @@ class DataHome:
         self.ingest_lock_file = self.root / "ingest.lock"
         #: Dumps uploaded for triage while they are read (private to the owner, deleted after).
         self.uploads = self.root / "uploads"
-        #: Derived public data (compiled libphonenumber automata), safe to delete.
-        self.cache = self.root / "cache"
+        #: Derived public data (compiled libphonenumber automata), safe to delete: outside HOME, shared by
+        #: every data directory (see `shared_cache_dir`).
+        self.cache = shared_cache_dir(config.cache_path)
         #: Private check: bucket files, and build checkpoints under `private_work`/BREACH.
         self.private = self.root / "private"
         self.private_work = self.private / "work"

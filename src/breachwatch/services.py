@@ -68,9 +68,9 @@ class Services:
         return hasher
 
     def prepare_fast_path(self) -> bool:
-        """Build (once per libphonenumber version) and cache the automata that read numbers fast, so that
-        checks and ingests in every process of this data directory use them; False when HOME/cache cannot
-        be written (checks then read every number with libphonenumber)."""
+        """Build (once per libphonenumber version, normally at install) and cache the automata that read
+        numbers fast in the shared cache, so that checks and ingests of every data directory use them; False
+        when the cache cannot be written (checks then read every number with libphonenumber)."""
         cache = DataHome(self.config).cache
         try:
             prepare_automata(cache)
@@ -81,8 +81,8 @@ class Services:
 
     @cached_property
     def checker(self) -> Checker:
-        """The number checker over the catalog and index (with the fast path's automata where an ingest into
-        this data directory has cached them)."""
+        """The number checker over the catalog and index (with the fast path's automata where the shared
+        cache holds them)."""
         automata = cache_file(DataHome(self.config).cache)
         with contextlib.suppress(OSError, ValueError, KeyError):  # not cached (or damaged): libphonenumber
             use_automata(str(automata))
@@ -167,3 +167,15 @@ def run_dispatcher(config: Config, stop: StopFlag) -> None:
         services.notifier.dispatcher().run_forever(config.notify_poll, stop.is_set, stop.wait)
     finally:
         services.close()
+
+
+def prepare_install(config: Config | None = None) -> Path:
+    """Build what every data directory shares, once, at install (`make`): the automata of the installed
+    libphonenumber in the shared cache, and the compiled loops of ingest and checks (numba's cache beside the
+    code). Returns the automata file."""
+    from .ingest.tasks import warm_up
+
+    settings = config or load_config()
+    automata = prepare_automata(DataHome(settings).cache)
+    warm_up(str(automata))
+    return automata

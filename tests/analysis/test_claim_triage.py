@@ -20,9 +20,9 @@ from breachwatch.catalog.claim_store import ClaimStore, ClaimTableError
 from breachwatch.errors import InputError
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
-from conftest import run_cli
+from tests.support.cli import run_cli
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CLAIM_2022 = ROOT / "examples" / "whatsapp-2022-claim.csv"
 REFERENCES = ROOT / "src" / "breachwatch" / "analysis" / "references"
 ARTIFACTS = ROOT / "test-artifacts"

@@ -15,11 +15,11 @@ from breachwatch.analysis.triage import triage
 from breachwatch.ingest import IngestOptions
 from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
-from conftest import run_cli
-from fabricate import sequential, write_lines
+from tests.support.cli import run_cli
+from tests.support.fabricate import sequential, write_lines
+from tests.support.paths import ARTIFACTS, DATA
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CLAIM = Path(__file__).parent / "data" / "whatsapp-2022-claim.csv"
+CLAIM = DATA / "whatsapp-2022-claim.csv"
 _EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|url\(\s*["']?(?:https?:)?//""", re.I)
 
 
@@ -51,7 +51,7 @@ def test_breach_report_rollups_html_and_png(services: Services, dumps: dict[str,
 
 
 def test_triage_html_and_chart_with_a_flagged_claim(dumps: dict[str, Any]) -> None:
-    from conftest import SMALL_MIX
+    from tests.support.cli import SMALL_MIX
     claim = {r: int(w * 1_000_000 * (3 if r == "EG" else 1)) for r, w in SMALL_MIX.items() if w >= 2}
     report = triage(None, dumps["csv"]["path"], claim=claim)
     png = triage_chart(report)

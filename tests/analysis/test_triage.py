@@ -16,9 +16,10 @@ from breachwatch.ingest import IngestOptions
 from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.phone import REGION_INDEX, Status, normalize, number_kind
 from breachwatch.services import Services
-from fabricate import sequential, uniform, write_lines
+from tests.support.fabricate import sequential, uniform, write_lines
+from tests.support.paths import DATA
 
-CLAIM = Path(__file__).parent / "data" / "whatsapp-2022-claim.csv"
+CLAIM = DATA / "whatsapp-2022-claim.csv"
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def test_uniform_over_number_space_is_fabricated_by_ranges_and_digits(tmp_path: 
 
 
 def _mix_claim(dumps: dict[str, Any], inflate: str | None) -> dict[str, int]:
-    from conftest import SMALL_MIX
+    from tests.support.cli import SMALL_MIX
     return {r: int(w * 1_000_000 * (3 if r == inflate else 1)) for r, w in SMALL_MIX.items() if w >= 2}
 
 

@@ -8,11 +8,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from backends import postgres_schema_url
 from breachwatch.catalog import Catalog
 from breachwatch.catalog.migrate import current_revision, head_revision
 from breachwatch.catalog.tables import metadata
-from conftest import run_cli
+from tests.support.backends import postgres_schema_url
+from tests.support.cli import run_cli
 
 
 def _assert_schema_matches(catalog: Catalog) -> None:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from backends import postgres_schema_url
 from breachwatch.check.checker import Checker
 from breachwatch.config import load_config
 from breachwatch.errors import IndexCorruptError
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
-from conftest import TEST_KEY
+from tests.support.backends import postgres_schema_url
+from tests.support.cli import TEST_KEY
 
 
 @pytest.fixture

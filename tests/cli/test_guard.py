@@ -8,7 +8,7 @@ import json
 import random
 from pathlib import Path
 
-from conftest import run_cli
+from tests.support.cli import run_cli
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 SCRAPER_IP = "198.51.100.66"

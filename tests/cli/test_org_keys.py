@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from breachwatch.cli import main
-from conftest import TEST_KEY, run_cli
+from tests.support.cli import TEST_KEY, run_cli
 
 BLOCK = "+3222000000-+3222000999"
 NEXT_BLOCK = "+3222001000-+3222001999"

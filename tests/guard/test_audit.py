@@ -13,7 +13,7 @@ import pytest
 from breachwatch.guard.audit import AuditLog
 from breachwatch.guard.facade import Guard
 from breachwatch.guard.policy import Limit, Policy
-from guard_support import client
+from tests.support.guard import client
 
 MIDNIGHT = 1_800_057_600.0  # 2027-01-16 00:00:00 UTC
 RAW_KEY, RAW_IP = "bw_live_TOPSECRETKEY", "203.0.113.45"

@@ -9,7 +9,7 @@ from dataclasses import replace
 from breachwatch.guard.detector import Alert, Detector
 from breachwatch.guard.policy import Policy, Thresholds
 from breachwatch.guard.simulate import SimOptions, simulate
-from guard_support import client
+from tests.support.guard import client
 
 T0 = 1_800_000_000.0
 EG_BLOCK = 201001234000  # +20 100 123 4xxx: a 1,000-number block of Egyptian mobiles

@@ -14,7 +14,7 @@ import pytest
 from breachwatch.guard.buckets import Bucket, LimiterBackend, MemoryBackend, TakeRequest
 from breachwatch.guard.facade import Guard
 from breachwatch.guard.policy import Limit, Policy
-from guard_support import REDIS_URL, client, redis_backend
+from tests.support.guard import REDIS_URL, client, redis_backend
 
 NOW = 1_800_000_000.0
 SLOW = 10**9  # a period so long that nothing refills during a test

@@ -11,7 +11,7 @@ from breachwatch.errors import ConfigError
 from breachwatch.guard.buckets import MemoryBackend
 from breachwatch.guard.policy import Limit, Policy, policy_from_config
 from breachwatch.services import Services
-from guard_support import REDIS_URL, redis_backend
+from tests.support.guard import REDIS_URL, redis_backend
 
 KEY = "42" * 32
 

@@ -5,7 +5,6 @@ chosen from Accept-Language; population figures come from the shipped data."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -17,8 +16,9 @@ from breachwatch.check.advice import ALL_STEPS, advice_for
 from breachwatch.i18n import CODES, LOCALES, catalog_path, country_name, negotiate, supported, translator
 from breachwatch.i18n.terms import DATA_CLASSES, STATUSES
 from breachwatch.models import DATA_CLASS_BITS, PHONE_NUMBERS, VERIFICATION_STATUSES
+from tests.support.paths import ROOT
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "breachwatch"
+PACKAGE = ROOT / "src" / "breachwatch"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "raw_gettext": None,
             "raw_ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")

@@ -10,7 +10,7 @@ import pytest
 from breachwatch.errors import InputError
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
-from conftest import run_cli
+from tests.support.cli import run_cli
 
 
 def _assert_clean_failure(home: Path, dump: Path, *fragments: str, extra: tuple[str, ...] = ()) -> str:

@@ -31,7 +31,7 @@ from breachwatch.private.protocol import ENTRY_BYTES, server_key
 from breachwatch.private.server import PrivateIndex
 from breachwatch.secretkey import derive_key
 from breachwatch.services import Services
-from conftest import TEST_KEY, run_cli
+from tests.support.cli import TEST_KEY, run_cli
 
 
 @pytest.fixture(scope="module")

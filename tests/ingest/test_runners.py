@@ -13,7 +13,7 @@ from breachwatch.ingest import IngestOptions
 from breachwatch.ingest.runners import InlineRunner
 from breachwatch.ingest.tasks import process_rows
 from breachwatch.services import Services
-from conftest import TEST_KEY
+from tests.support.cli import TEST_KEY
 
 
 def _services(home: Path, batch_rows: int) -> Services:

@@ -15,20 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from backends import postgres_schema_url
 from breachwatch.config import load_config
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
-from conftest import TEST_KEY
-from http_support import serve_in_thread
-from notify_support import smtp_server
+from tests.support.backends import postgres_schema_url
+from tests.support.cli import TEST_KEY
+from tests.support.http import serve_in_thread
+from tests.support.notify import OPEN_GUARD, smtp_server
 
 NUMBER = "+447911654321"
 OTHERS = ["+447911654322", "+447911654323", "+447911654324", "+447911654325", "+447911654326"]
 #: Limits of the generic guard opened wide, so that only the subscription caps under test can refuse.
-OPEN_GUARD = {"BREACHWATCH_IP_RATE": "10000", "BREACHWATCH_GUARD_LIMITS": "anon_ip=100000/1h;anon_subnet=100000/1h"}
-
-
 def _codes_sent(home: Path, number: str) -> int:
     path = home / "sms.jsonl"
     if not path.exists():

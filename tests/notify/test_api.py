@@ -18,8 +18,7 @@ from breachwatch.ingest import IngestOptions
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
 from breachwatch.web import create_app
-from notify_support import free_port, sms_code
-from test_notify_abuse import OPEN_GUARD
+from tests.support.notify import OPEN_GUARD, free_port, sms_code
 
 KEY = "42" * 32
 LEAKED = "+201001234567"

@@ -14,8 +14,8 @@ from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
-from conftest import TEST_KEY
-from notify_support import WebhookReceiver, sms_code
+from tests.support.cli import TEST_KEY
+from tests.support.notify import WebhookReceiver, sms_code
 
 NUMBERS = ["+201001234501", "+201001234502", "+201001234503", "+201001234504", "+201001234505"]
 

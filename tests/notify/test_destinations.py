@@ -22,8 +22,8 @@ from breachwatch.notify.subscriptions import check_webhook_url
 from breachwatch.notify.webhooks import WebhookSender
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
-from conftest import TEST_KEY
-from notify_support import RawReceiver, sms_code
+from tests.support.cli import TEST_KEY
+from tests.support.notify import RawReceiver, sms_code
 
 INTERNAL = {
     "127.0.0.1": "loopback", "127.255.0.9": "loopback", "::1": "loopback",

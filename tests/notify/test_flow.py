@@ -15,7 +15,7 @@ from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
-from notify_support import Mailbox, WebhookReceiver, body_of, link_in, sms_code, smtp_server
+from tests.support.notify import Mailbox, WebhookReceiver, body_of, link_in, sms_code, smtp_server
 
 KEY = "42" * 32
 LEAKED = "+201001234567"

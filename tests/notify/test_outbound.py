@@ -26,7 +26,7 @@ from breachwatch.notify.destinations import Destinations
 from breachwatch.notify.outbound import MAX_BODY, BoundedPoster, DeadlineExceeded, parse_target, system_resolver
 from breachwatch.notify.sms import DeliveryError, HttpSmsSender
 from breachwatch.notify.webhooks import WebhookSender
-from notify_support import RawReceiver, WebhookReceiver, endless_answer, free_port, trickle_answer
+from tests.support.notify import RawReceiver, WebhookReceiver, endless_answer, free_port, trickle_answer
 
 Send = Callable[[str, str, float], None]
 

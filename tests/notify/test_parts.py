@@ -17,8 +17,8 @@ from breachwatch.notify.errors import SubscriptionInputError
 from breachwatch.notify.orgs import parse_range
 from breachwatch.notify.sms import DeliveryError, HttpSmsSender
 from breachwatch.services import Services
-from conftest import TEST_KEY, run_cli
-from notify_support import WebhookReceiver
+from tests.support.cli import TEST_KEY, run_cli
+from tests.support.notify import WebhookReceiver
 
 
 def test_webhook_signature_round_trip_and_refusals() -> None:

@@ -19,8 +19,8 @@ from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.phone import mask_e164
 from breachwatch.services import Services
-from conftest import TEST_KEY
-from notify_support import WebhookReceiver, free_port, is_running, parent_of, sms_code, socket_owners
+from tests.support.cli import TEST_KEY
+from tests.support.notify import WebhookReceiver, free_port, is_running, parent_of, sms_code, socket_owners
 
 NUMBER = "+201001234567"
 

@@ -29,7 +29,7 @@ from breachwatch.phone.automaton import AUTOMATA, SLOW
 from breachwatch.phone.classify import classify, national_readings
 from breachwatch.phone.national import national_candidates
 from breachwatch.phone.reference import REGION_INDEX
-from phone_rows import rows
+from tests.support.phone_rows import rows
 
 
 def _assert_same(phones: list[str], hints: list[str | None] | None, default: str | None) -> None:

@@ -23,7 +23,7 @@ from breachwatch.private.build import build_private
 from breachwatch.private.protocol import BUCKETS, ENTRY_BYTES, bucket_path, prefix_of
 from breachwatch.private.server import PrivateIndex
 from breachwatch.services import Services
-from conftest import SMALL_MIX, TEST_KEY
+from tests.support.cli import SMALL_MIX, TEST_KEY
 
 
 def _build(services: Services, breach: str, dump: Path, **kwargs: Any) -> Any:
@@ -190,7 +190,7 @@ def test_malformed_element_is_refused_by_the_index(loaded_services: Services, lo
 
 
 def test_cli_private_build_uses_worker_processes(home: Path, dumps: dict[str, Any]) -> None:
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     dump = str(dumps["txt"]["path"])
     run_cli("ingest", dump, "--breach", "Gamma", home=home, check=True)

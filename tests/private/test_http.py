@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from breachwatch.client import PrivateResult, ServerError, prepare, private_check
 from breachwatch.services import Services
 from breachwatch.web import create_app
-from conftest import run_cli
-from test_private import loaded_services, small  # noqa: F401 - module fixtures reused here
+from tests.private.test_check import loaded_services, small  # noqa: F401 - module fixtures reused here
+from tests.support.cli import run_cli
 
 
 class Recorder:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from breachwatch.private import oprf
+from tests.support.paths import DATA
 
-VECTORS = json.loads((Path(__file__).parent / "data" / "rfc9497-oprf-vectors.json").read_text())
+VECTORS = json.loads((DATA / "rfc9497-oprf-vectors.json").read_text())
 SUITE = next(s for s in VECTORS if s["identifier"] == "ristretto255-SHA512" and s["mode"] == 0)
 CASES: list[dict[str, Any]] = SUITE["vectors"]
 

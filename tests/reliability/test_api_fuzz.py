@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from http_support import build_home, serve_in_thread
+from tests.support.http import build_home, serve_in_thread
 
 _STATE: dict[str, str] = {}
 

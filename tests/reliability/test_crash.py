@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from breachwatch.ingest.synth import SynthOptions, synthesize
-from conftest import SMALL_MIX, TEST_KEY, run_cli
+from tests.support.cli import SMALL_MIX, TEST_KEY, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_KEY
+from tests.support.cli import TEST_KEY
 
 MAX_RSS_MB = 600  # far below the size of any of these inputs once decompressed
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backends import postgres_schema_url
+from tests.support.backends import postgres_schema_url
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 

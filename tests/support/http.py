@@ -25,7 +25,7 @@ from breachwatch.ingest import IngestOptions
 from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
 from breachwatch.web import create_app
-from conftest import SMALL_MIX, TEST_KEY
+from tests.support.cli import SMALL_MIX, TEST_KEY
 
 
 @dataclass

@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from notify_support import free_port
+from tests.support.notify import free_port
 
 
 class SmsGateway:

@@ -14,9 +14,9 @@ import httpx
 import pyhibp
 import pytest
 
-from backends import postgres_schema_url
 from breachwatch.guard.limiter import BucketPolicy, TokenBucketLimiter
-from http_support import GUARD_ALERT_ONLY, Server, running_server, serve_in_thread
+from tests.support.backends import postgres_schema_url
+from tests.support.http import GUARD_ALERT_ONLY, Server, running_server, serve_in_thread
 
 UA = {"user-agent": "breachwatch-tests"}
 HIBP_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -204,7 +204,7 @@ def test_a_real_hibp_client_reads_the_server(srv: Server, monkeypatch: pytest.Mo
 # ---- /api/v1 ----
 
 def test_v1_check_one_matches_the_cli(srv: Server, http: httpx.Client) -> None:
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     r = http.get(f"/api/v1/check/{srv.leaked_eg}", headers={"hibp-api-key": srv.key})
     assert r.status_code == 200
@@ -305,7 +305,7 @@ def test_rate_limit_counts_numbers_and_answers_429(srv: Server) -> None:
 
 
 def test_keys_cli_prints_once_and_stores_only_a_hash(tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.support.cli import run_cli
 
     home = tmp_path / "home"
     created = json.loads(run_cli("keys", "create", "--name", "ci", "--scope", "check", "--scope", "admin",

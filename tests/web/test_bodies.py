@@ -20,8 +20,8 @@ from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
 from breachwatch.web import create_app
-from conftest import TEST_KEY
-from http_support import ServeProcess, serve_process
+from tests.support.cli import TEST_KEY
+from tests.support.http import ServeProcess, serve_process
 
 FLOOD = 300 * 1024 * 1024
 BODY_TIMEOUT = 2  # seconds, the served app's BREACHWATCH_BODY_TIMEOUT

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from breachwatch.i18n import country_name
-from http_support import Server, running_server
+from tests.support.http import Server, running_server
+from tests.support.paths import ARTIFACTS
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync"]
 

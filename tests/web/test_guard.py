@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from breachwatch.services import Services
-from http_support import build_home, serve_in_thread
+from tests.support.http import build_home, serve_in_thread
 
 
 @pytest.fixture

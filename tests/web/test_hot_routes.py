@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from breachwatch.guard.limiter import BucketPolicy, TokenBucketLimiter
 from breachwatch.web import create_app
 from breachwatch.web.app import BreachwatchApp
-from http_support import build_home
+from tests.support.http import build_home
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 

@@ -14,7 +14,7 @@ import httpx
 
 from breachwatch.check.advice import advice_for
 from breachwatch.ingest import IngestOptions
-from http_support import build_home, serve_in_thread
+from tests.support.http import build_home, serve_in_thread
 
 
 def _hits(text: str) -> float:

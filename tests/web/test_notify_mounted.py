@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from http_support import build_home, serve_in_thread
+from tests.support.http import build_home, serve_in_thread
 
 
 @pytest.fixture

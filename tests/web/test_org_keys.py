@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from backends import postgres_schema_url
 from breachwatch.config import load_config
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
-from conftest import TEST_KEY
-from http_support import serve_in_thread
+from tests.support.backends import postgres_schema_url
+from tests.support.cli import TEST_KEY
+from tests.support.http import serve_in_thread
 
 UA = {"user-agent": "breachwatch-tests"}
 LEAKED = "+3222000050"        # in the breach loaded below

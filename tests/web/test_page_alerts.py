@@ -13,9 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import inspect
 
-from http_support import Server, running_server
-from notify_support import smtp_server
-from page_support import SmsGateway, delivery_env
+from tests.support.http import Server, running_server
+from tests.support.notify import smtp_server
+from tests.support.page import SmsGateway, delivery_env
 
 
 @pytest.fixture(scope="module")

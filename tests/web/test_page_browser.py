@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from breachwatch.i18n import catalog_path, translator
-from http_support import Server, running_server
-from notify_support import Mailbox, body_of, smtp_server
-from page_support import SmsGateway, delivery_env
+from tests.support.http import Server, running_server
+from tests.support.notify import Mailbox, body_of, smtp_server
+from tests.support.page import SmsGateway, delivery_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -12,8 +12,8 @@ import pytest
 
 from breachwatch.errors import ConfigError
 from breachwatch.web.proxy import ClientResolver, parse_trusted
-from conftest import run_cli
-from http_support import serve_process
+from tests.support.cli import run_cli
+from tests.support.http import serve_process
 
 
 def _resolved(peer: str, forwarded: list[str], trusted: str = "127.0.0.1,::1,10.0.0.0/8") -> str:

@@ -18,7 +18,8 @@ from breachwatch.analysis.references import list_tables
 from breachwatch.ingest import IngestOptions
 from breachwatch.services import Services
 from breachwatch.web import create_app, report_api
-from http_support import serve_in_thread
+from tests.support.http import serve_in_thread
+from tests.support.paths import ROOT
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def test_triage_uploads_stay_under_home(api: dict[str, Any], dumps: dict[str, An
 
 
 def test_admin_claim_triage(api: dict[str, Any]) -> None:
-    claim = (Path(__file__).resolve().parents[1] / "examples" / "whatsapp-2022-claim.csv").read_bytes()
+    claim = (ROOT / "examples" / "whatsapp-2022-claim.csv").read_bytes()
     path = "/api/v1/triage/claim"
     with httpx.Client(base_url=api["url"], timeout=60) as client:
         assert client.post(path, content=claim).status_code == 401

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TEST_KEY, run_cli
+from tests.support.cli import TEST_KEY, run_cli
 
 
 def _free_port() -> int:
