@@ -431,7 +431,7 @@ def sniff_records(name: str, fmt: str, head: bytes, encoding: str, compressed: b
                 if len(records) >= SAMPLE_ROWS:
                     break
         except InputError as exc:
-            if "unterminated" not in exc.reason:
+            if "unterminated" not in exc.reason or len(head) < HEAD_BYTES:  # the whole dump: a real error
                 raise
         if not records:
             which = f" of table {choices.table!r}" if choices.table else ""
