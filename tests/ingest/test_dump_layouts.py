@@ -101,7 +101,7 @@ def test_json_document_sql_parquet_xlsx(services: Services, generated: Any, tmp_
 
 
 def test_colon_layout_reads_up_to_the_ragged_fields(services: Services, generated: Any, tmp_path: Path) -> None:
-    rows, truth = generated
+    rows, _ = generated
     dump = tmp_path / "Egypt.txt"
     dump.write_text("".join(_colon_line(r) for r in rows if ":" not in r["phone"] and r["phone"]))
     report = services.ingest(dump, IngestOptions(breach="FB"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-import ijson
+import ijson  # type: ignore[import-untyped]
 
 from ..errors import InputError
 

@@ -5,6 +5,7 @@ refused, and so is a member that expands past the allowed ratio (a zip bomb)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tarfile
 import zipfile
@@ -125,8 +126,8 @@ def open_members(paths: Sequence[str | os.PathLike[str]], max_ratio: float) -> I
         else:
             raw = open(path, "rb")  # noqa: SIM115 - closed below
             try:
-                stream, compressed = open_decompressed(raw)  # type: ignore[arg-type]
-                yield OpenMember(Member(str(path), str(path), offset), stream, raw, compressed)  # type: ignore[arg-type]
+                stream, compressed = open_decompressed(raw)
+                yield OpenMember(Member(str(path), str(path), offset), stream, raw, compressed)
             finally:
                 raw.close()
         offset += size
@@ -144,7 +145,7 @@ def _zip_members(path: Path, offset: int, max_ratio: float) -> Iterator[OpenMemb
     raw = open(path, "rb")  # noqa: SIM115 - closed below
     try:
         try:
-            archive = zipfile.ZipFile(raw)  # type: ignore[arg-type]
+            archive = zipfile.ZipFile(raw)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise InputError(str(path), f"the zip archive is truncated or damaged ({exc})") from None
         infos = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
@@ -162,9 +163,8 @@ def _zip_members(path: Path, offset: int, max_ratio: float) -> Iterator[OpenMemb
                 member = archive.open(info)
             except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
                 raise InputError(name, f"cannot read the member: {exc}") from None
-            allowed = max(limit, RATIO_FLOOR)
             yield from _opened(name, path, offset, member, raw,  # type: ignore[arg-type]
-                               lambda allowed=allowed: allowed)
+                               functools.partial(max, limit, RATIO_FLOOR))
     finally:
         raw.close()
 
@@ -180,7 +180,7 @@ def _tar_members(path: Path, offset: int, max_ratio: float) -> Iterator[OpenMemb
         while True:
             try:
                 info = archive.next()
-            except (tarfile.TarError, *READ_ERRORS) as exc:
+            except READ_ERRORS as exc:
                 raise InputError(str(path), f"the tar archive is truncated or damaged ({exc})") from None
             if info is None:
                 break
@@ -192,7 +192,7 @@ def _tar_members(path: Path, offset: int, max_ratio: float) -> Iterator[OpenMemb
             if member is None:
                 continue
             yield from _opened(name, path, offset, member, raw,  # type: ignore[arg-type]
-                               lambda: max(max_ratio * max(position(raw), 1), RATIO_FLOOR))  # type: ignore[arg-type]
+                               lambda: max(max_ratio * max(position(raw), 1), RATIO_FLOOR))
         if not seen:
             raise InputError(str(path), "the tar archive holds no files")
     finally:

@@ -226,7 +226,7 @@ def read_head(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
         if not parts:
             raise InputError(name, f"cannot decompress: {exc}") from None
         head = b"".join(parts)
-        return head, Chained(head, _Failing(exc))  # type: ignore[return-value]  # a raw byte stream
+        return head, Chained(head, _Failing(exc))  # type: ignore[arg-type,return-value]  # a raw byte stream
     head = b"".join(parts)
     return head, Chained(head, stream)  # type: ignore[return-value]  # a raw byte stream
 
@@ -284,7 +284,7 @@ def sniff_stream(name: str, stream: BinaryIO, choices: SniffChoices, compressed:
 def _first_lines(name: str, head: bytes, encoding: str) -> list[str]:
     """Up to SAMPLE_ROWS + 1 whole lines of `head` (all of it when it is the whole dump)."""
     complete = len(head) < HEAD_BYTES
-    source = TextSource(Path(name), encoding, (io.BytesIO(head), io.BytesIO()))  # type: ignore[arg-type]
+    source = TextSource(Path(name), encoding, (io.BytesIO(head), io.BytesIO()))
     lines: list[str] = []
     try:
         for line in source.lines():
@@ -406,7 +406,7 @@ def sniff_records(name: str, fmt: str, head: bytes, encoding: str, compressed: b
             raise InputError(name, "no array of records found at the start of the JSON document", row=1)
         table = prefix
         try:
-            for record in json_records(name, io.BytesIO(head), prefix):  # type: ignore[arg-type]
+            for record in json_records(name, io.BytesIO(head), prefix):
                 if isinstance(record, dict):
                     records.append(flatten(record))
                 if len(records) >= SAMPLE_ROWS:

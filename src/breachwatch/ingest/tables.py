@@ -40,8 +40,8 @@ def _cell(value: object) -> str:
 
 
 def _xlsx(path: str, batch_rows: int) -> Iterator[tuple[list[str], list[list[str]]]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    import openpyxl  # type: ignore[import-untyped]  # only xlsx ingests load it
+    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
 
     try:
         book = openpyxl.load_workbook(Path(path), read_only=True, data_only=True)
