@@ -23,7 +23,16 @@ from .columns import (
     looks_like_number,
 )
 from .jsondocs import json_records, records_prefix
-from .sources import HEAD_BYTES, READ_ERRORS, Chained, TextSource, encoding_label, is_gzip, open_binary
+from .sources import (
+    HEAD_BYTES,
+    READ_ERRORS,
+    Chained,
+    TextSource,
+    encoding_label,
+    failing_line,
+    is_gzip,
+    open_binary,
+)
 from .sqldumps import sql_rows
 from .tables import table_batches
 
@@ -223,8 +232,9 @@ def read_head(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
             parts.append(block)
             size += len(block)
     except READ_ERRORS as exc:
-        if not parts:
-            raise InputError(name, f"cannot decompress: {exc}") from None
+        if not parts:  # a gzip reader reads ahead: find the line itself
+            row = failing_line(Path(name)) if Path(name).is_file() else None
+            raise InputError(name, f"cannot decompress: {exc}", row=row) from None
         head = b"".join(parts)
         return head, Chained(head, _Failing(exc))  # type: ignore[arg-type,return-value]  # a raw byte stream
     head = b"".join(parts)
