@@ -76,7 +76,8 @@ def test_each_library_is_owned_by_one_place() -> None:
 
 
 # The ingest stages in the order data flows (ingest/__init__.py); each may import only those before it.
-INGEST_ORDER = ("cluster", "taskkeys", "sources", "columns", "sniff", "scan", "chunks", "rows", "runs", "tasks",
+INGEST_ORDER = ("cluster", "taskkeys", "sources", "members", "columns", "jsondocs", "sqldumps", "tables", "sniff",
+                "scan", "chunks", "rows", "records", "runs", "tasks",
                 "runners", "pipeline", "synth")
 
 

@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_rows", "262144", "BREACHWATCH_BATCH_ROWS",
             "Size of the pieces an ingest reads and normalizes at a time (rows of a serial read; pieces of a "
             "UTF-8 dump are this many x 32 bytes); bounds memory."),
+    Setting("archive_max_ratio", "200", "BREACHWATCH_ARCHIVE_MAX_RATIO",
+            "How many times its compressed size a member of a zip or tar archive may expand to when ingested "
+            "(past 16 MiB); beyond it the ingest stops with an error (a zip bomb)."),
     Setting("body_timeout", "10", "BREACHWATCH_BODY_TIMEOUT",
             "Seconds a client has to send a whole request body (408 after); uploads of dumps to triage get 600."),
     Setting("trusted_proxies", "127.0.0.1,::1", "BREACHWATCH_TRUSTED_PROXIES",
@@ -145,6 +148,7 @@ class Config:
     dask_scheduler: str | None = None
     dask_allow_insecure: bool = False
     batch_rows: int = 262144
+    archive_max_ratio: float = 200.0
     body_timeout: float = 10.0
     trusted_proxies: str = "127.0.0.1,::1"
     metrics_access: str = "key"

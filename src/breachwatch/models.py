@@ -108,6 +108,10 @@ class IngestReport:
     country_column: str | None = None
     format: str = ""
     seconds: float = 0.0
+    #: Each file read (name, format, delimiter, phone and country column, rows), for dumps of several files.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    #: How the dump was read where that is worth saying (fields read by position in a ragged layout...).
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -122,7 +126,8 @@ class IngestReport:
                                  for k, v in sorted(self.rejected_samples.items())},
             "countries": dict(sorted(self.countries.items(), key=lambda kv: (-kv[1], kv[0]))),
             "countries_valid": dict(sorted(self.countries_valid.items())),
-            "data_classes": self.data_classes, "seconds": round(self.seconds, 3),
+            "data_classes": self.data_classes, "files": self.files, "notes": self.notes,
+            "seconds": round(self.seconds, 3),
             "rows_per_second": round(self.rows / self.seconds) if self.seconds else None,
         }
 

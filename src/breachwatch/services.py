@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -123,7 +124,7 @@ class Services:
         """Turns a request's API-key id and address into the keyed-hash ClientId the guard uses."""
         return ClientHasher(self.master_key)
 
-    def ingest(self, path: str | Path, options: IngestOptions,
+    def ingest(self, path: str | Path | Sequence[str | Path], options: IngestOptions,
                progress: ProgressCallback | None = None) -> IngestReport:
         """Load a dump as a breach (see breachwatch.ingest.pipeline.ingest)."""
         report = ingest(self.config, self.catalog, self.hasher, path, options, progress)

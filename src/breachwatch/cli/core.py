@@ -65,7 +65,7 @@ def _parse_date(value: str | None) -> dt.date | None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--breach", "breach_name", required=True, help="Short name of the breach (letters, digits, . _ -).")
 @click.option("--title", default=None, help="Human title (default: the name).")
 @click.option("--date", "breach_date", default=None, help="Date of the breach, YYYY-MM-DD.")
@@ -74,8 +74,9 @@ def _parse_date(value: str | None) -> dt.date | None:
 @click.option("--phone-column", default=None, help="Column with the numbers (JSON: dotted path, user.phone).")
 @click.option("--country-column", default=None, help="Column with each row's ISO region, used as a hint.")
 @click.option("--encoding", default=None, help="Text encoding if not UTF-8 (e.g. latin-1, utf-16).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "jsonl", "txt"]), default=None,
-              help="Dump format (default: from the file name, else from the content).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "jsonl", "txt", "json", "sql", "parquet", "xlsx"]),
+              default=None, help="Dump format (default: from each file's name, else from its content).")
+@click.option("--table", default=None, help="SQL dumps: the table to load (one breach is one table).")
 @click.option("--replace", is_flag=True, help="Replace a breach of the same name that is already loaded.")
 @click.option("--scheduler", default=None,
               help="Dask scheduler to run on (tls://HOST:8786, with Dask's TLS settings; default: "
@@ -90,11 +91,13 @@ def _parse_date(value: str | None) -> dt.date | None:
                    "is tested against: same result, about 10x slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
-def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, breach_date: str | None,
-           description: str, default_region: str | None, phone_column: str | None,
-           country_column: str | None, encoding: str | None, fmt: str | None, replace: bool,
+def ingest(ctx: click.Context, paths: tuple[Path, ...], breach_name: str, title: str | None,
+           breach_date: str | None, description: str, default_region: str | None, phone_column: str | None,
+           country_column: str | None, encoding: str | None, fmt: str | None, table: str | None, replace: bool,
            scheduler: str | None, allow_insecure_scheduler: bool, normalizer: str, as_json: bool) -> None:
-    """Load a leaked dump (CSV/TSV/JSON lines/plain list, optionally .gz) as a breach."""
+    """Load a leaked dump as one breach, whole or not at all: one or more files, a directory, or a zip/tar(.gz)
+    archive of them; delimited text (, ; tab | :), JSON lines or documents, SQL dumps, plain lists (each
+    optionally .gz), Parquet or xlsx."""
     from ..ingest import IngestOptions
 
     services = services_of(ctx)
@@ -102,19 +105,19 @@ def ingest(ctx: click.Context, file: Path, breach_name: str, title: str | None, 
         options = IngestOptions(breach=breach_name, title=title, breach_date=_parse_date(breach_date),
                                 description=description, default_region=default_region,
                                 phone_column=phone_column, country_column=country_column,
-                                encoding=encoding, format=fmt, replace=replace, scheduler=scheduler,
+                                encoding=encoding, format=fmt, table=table, replace=replace, scheduler=scheduler,
                                 allow_insecure_scheduler=allow_insecure_scheduler, normalizer=normalizer)
         if as_json or not err.is_terminal:
-            report = services.ingest(file, options)
+            report = services.ingest(list(paths), options)
         else:
-            report = _ingest_with_progress(services, file, options)
+            report = _ingest_with_progress(services, list(paths), options)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _print_report(report)
 
 
-def _ingest_with_progress(services: Services, file: Path, options: IngestOptions) -> IngestReport:
+def _ingest_with_progress(services: Services, file: Path | list[Path], options: IngestOptions) -> IngestReport:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     started = time.perf_counter()
@@ -143,6 +146,11 @@ def _print_report(report: IngestReport) -> None:
         samples = ", ".join(f"row {s.row}: {s.masked!r}" for s in report.rejected_samples.get(reason, []))
         console.print(f"    rejected {reason}: {count:,}  (e.g. {samples})")
     console.print(f"  data classes: {', '.join(report.data_classes)}")
+    if len(report.files) > 1:
+        console.print(f"  files: {len(report.files)} (" + ", ".join(f["name"] for f in report.files[:5])
+                      + (" ..." if len(report.files) > 5 else "") + ")")
+    for note in report.notes:
+        console.print(f"  note: {note}")
     top = sorted(report.countries.items(), key=lambda kv: -kv[1])[:10]
     console.print("  top countries: " + ", ".join(f"{country_name(r)} {n:,}" for r, n in top)
               + (f" ... ({len(report.countries)} in all)" if len(report.countries) > 10 else ""))

@@ -8,7 +8,6 @@ over as a `Rest`, to be read serially, so no piece ever starts or ends inside a 
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 from ..errors import InputError
 from .scan import byte_kinds, irregular_quoted_lines
 from .sniff import DumpLayout
-from .sources import MAX_LINE_CHARS, READ_ERRORS, failing_line, open_binary, position
+from .sources import MAX_LINE_CHARS, READ_ERRORS, Chained, failing_line, open_binary, position
 
 #: Bytes of decompressed text per piece, per row of the configured batch size (262,144 rows: 8 MiB, about
 #: 100k rows of a typical dump).
@@ -48,12 +47,14 @@ class Rest:
     line: int
 
 
-def cut_pieces(layout: DumpLayout, batch_rows: int) -> Generator[Piece | Rest, None, None]:
+def cut_pieces(layout: DumpLayout, batch_rows: int, source: tuple[BinaryIO, BinaryIO] | None = None
+               ) -> Generator[Piece | Rest, None, None]:
     """The UTF-8 dump as pieces of whole lines (about batch_rows * BYTES_PER_BATCH_ROW bytes each), in file
     order; from the first record that spans lines, the `Rest`. Decompression errors name the line they
-    happen on."""
+    happen on. `source`: the dump's (decompressed stream, file whose position gives progress), else the file
+    `layout.path` is opened."""
     piece_bytes = max(batch_rows * BYTES_PER_BATCH_ROW, 4096)
-    stream, raw = open_binary(Path(layout.path), fast=True)
+    stream, raw = source or open_binary(Path(layout.path), fast=True)
     quoted = layout.format in ("csv", "tsv")
     buffer = b""
     line = 1  # number of buffer's first line
@@ -63,7 +64,8 @@ def cut_pieces(layout: DumpLayout, batch_rows: int) -> Generator[Piece | Rest, N
             try:
                 block = stream.read(piece_bytes)
             except READ_ERRORS as exc:
-                raise InputError(layout.path, f"cannot read: {exc}", row=failing_line(Path(layout.path))) from None
+                row = failing_line(Path(layout.path)) if Path(layout.path).is_file() else line
+                raise InputError(layout.path, f"cannot read: {exc}", row=row) from None
             if not started:
                 started = True
                 if block.startswith(_BOM):
@@ -84,7 +86,7 @@ def cut_pieces(layout: DumpLayout, batch_rows: int) -> Generator[Piece | Rest, N
                 if opened > 0:
                     yield Piece(buffer[:opened], line, position(raw))
                     line += buffer.count(b"\n", 0, opened)
-                rest: BinaryIO = _Chained(buffer[opened:], stream)  # type: ignore[assignment]  # a raw byte stream
+                rest: BinaryIO = Chained(buffer[opened:], stream)  # type: ignore[assignment]  # a raw byte stream
                 yield Rest(rest, raw, line - 1)
                 return
             yield Piece(buffer[:cut], line, position(raw))
@@ -136,28 +138,3 @@ def first_open_record(data: bytes, delimiter: str) -> int:
         if any("\n" in field for field in record):
             return start
     return -1
-
-
-class _Chained(io.RawIOBase):
-    """Bytes already read, then the rest of a stream."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._head.nbytes:
-            size = min(len(target), self._head.nbytes)
-            target[:size] = self._head[:size]
-            self._head = self._head[size:]
-            return size
-        data = self._rest.read(len(target))
-        target[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._rest.close()
-        super().close()

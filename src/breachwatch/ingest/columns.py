@@ -4,7 +4,7 @@ device information...), from the column's name or, failing that, from sampled va
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..phone import SUPPORTED_REGIONS, Status, normalize
 
@@ -38,6 +38,20 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 _IMAGE_URL = re.compile(r"(\.(jpe?g|png|gif|webp)(\?|$))|pps\.whatsapp\.net|/photo|/avatar|/pic", re.IGNORECASE)
 _IPV4 = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$")
+# Shapes of values in headerless dumps (no column name to go by).
+_GENDERS = frozenset({"male", "female", "m", "f", "man", "woman", "other", "homme", "femme", "masculino",
+                      "femenino", "maschio", "femmina", "nonbinary", "non-binary"})
+_RELATIONSHIPS = frozenset({"single", "married", "engaged", "divorced", "widowed", "separated",
+                            "in a relationship", "it's complicated", "in an open relationship",
+                            "in a civil union", "in a domestic partnership"})
+_DATE = re.compile(r"^(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2})([ T]\d{1,2})?\b")
+_ACCOUNT_ID = re.compile(r"^\d{5,20}$")
+_WORD = r"[^\W\d_][^\W\d_'.-]*(?:['.-][^\W\d_]+)*\.?"
+_PERSON_NAME = re.compile(rf"^{_WORD}(?: {_WORD}){{0,3}}$")
+_PLACE = re.compile(rf"^{_WORD}(?: {_WORD}){{0,4}}(?:, ?{_WORD}(?: {_WORD}){{0,4}}){{1,2}}$")
+_EMPLOYER_WORDS = frozenset({"ltd", "inc", "llc", "plc", "gmbh", "sa", "spa", "srl", "bhd", "sdn", "co",
+                             "company", "group", "bank", "university", "school", "hospital", "corporation",
+                             "corp", "telecom", "holding", "holdings", "ministry", "agency"})
 
 
 def squash(column: str) -> str:
@@ -86,6 +100,36 @@ def class_from_values(values: Sequence[str]) -> str | None:
     return None
 
 
+def class_from_shapes(values: Sequence[str]) -> str | None:
+    """The data class the shapes of a headerless column's sampled values imply (genders, relationship
+    statuses, dates, account identifiers, places, employers, names, besides `class_from_values`), or None.
+    Used only where there is no column name to go by: a word is a name only for want of a better reading."""
+    found = class_from_values(values)
+    if found is not None:
+        return found
+    present = [v.strip() for v in values if v and v.strip()]
+    if len(present) < 3:
+        return None
+    lowered = [v.lower() for v in present]
+    def share(test: Callable[[str], bool], texts: Sequence[str] = present) -> float:
+        return sum(1 for v in texts if test(v)) / len(texts)
+    if share(lambda v: v in _GENDERS, lowered) >= 0.9:
+        return "Genders"
+    if share(lambda v: v in _RELATIONSHIPS, lowered) >= 0.9:
+        return "Relationship statuses"
+    if share(lambda v: _DATE.match(v) is not None) >= 0.8:
+        return "Dates of birth"
+    if share(lambda v: _ACCOUNT_ID.match(v) is not None) >= 0.9:
+        return "Account identifiers"
+    if share(lambda v: _PLACE.match(v) is not None) >= 0.6:
+        return "Geographic locations"
+    if share(lambda v: bool(_EMPLOYER_WORDS.intersection(re.split(r"[\s.,]+", v))), lowered) >= 0.5:
+        return "Employers"
+    if share(lambda v: _PERSON_NAME.match(v) is not None and v[:1].isupper()) >= 0.8:
+        return "Names"
+    return None
+
+
 def looks_like_number(cell: str) -> bool:
     """Whether a cell holds enough digits to be a phone number (a header row has no such cell)."""
     return sum(ch.isdigit() for ch in cell) >= 7
@@ -121,13 +165,15 @@ def detect_country_column(columns: tuple[str, ...], samples: dict[str, list[str]
 
 
 def detect_class_columns(columns: tuple[str, ...], samples: dict[str, list[str]],
-                         exclude: tuple[str | None, ...]) -> dict[str, str]:
-    """{column: data class} for the columns (other than `exclude`) whose name or values imply one."""
+                         exclude: tuple[str | None, ...], named: bool = True) -> dict[str, str]:
+    """{column: data class} for the columns (other than `exclude`) whose name or values imply one; where the
+    columns are not `named` (a headerless dump), from the shapes of their values alone."""
     found: dict[str, str] = {}
     for col in columns:
         if col in exclude:
             continue
-        data_class = class_from_name(col) or class_from_values(samples.get(col, []))
+        values = samples.get(col, [])
+        data_class = (class_from_name(col) or class_from_values(values)) if named else class_from_shapes(values)
         if data_class is not None:
             found[col] = data_class
     return found

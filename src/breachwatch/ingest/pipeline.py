@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,19 @@ import numpy as np
 from ..catalog import Catalog
 from ..config import Config
 from ..datahome import DataHome
-from ..errors import BreachExistsError, BreachwatchError, UnknownBreachError
+from ..errors import BreachExistsError, BreachwatchError, InputError, UnknownBreachError
 from ..index import NumberHasher, SegmentWriter
 from ..models import Breach, CountryCount, IngestReport, RejectSample, mask_to_classes
 from ..phone import REGIONS, SUPPORTED_REGIONS, prepare_automata
 from . import taskkeys
 from .chunks import Piece
 from .cluster import check_scheduler
-from .rows import read_pieces
+from .members import OpenMember, dump_files, open_members
+from .records import read_records
+from .rows import PieceRows, read_pieces
 from .runners import Call, Runner, open_runner, run_in_order
 from .runs import merged_buckets
-from .sniff import DumpLayout, sniff_layout
+from .sniff import RECORD_FILE_FORMATS, DumpLayout, SniffChoices, format_from_name, sniff_layout, sniff_stream
 from .tasks import NORMALIZERS, SAMPLES_PER_REASON, PieceResult, PieceTask, run_task, warm_up
 
 ProgressCallback = Callable[[int, int, int], None]
@@ -61,6 +64,8 @@ class IngestOptions:
     allow_insecure_scheduler: bool = False
     #: "fast" (vectorized) or "per-row" (libphonenumber on every row: the reference, for verification).
     normalizer: str = "fast"
+    #: For SQL dumps: the table to read (default: the only table with rows).
+    table: str | None = None
 
 
 def validate_options(options: IngestOptions) -> None:
@@ -75,21 +80,35 @@ def validate_options(options: IngestOptions) -> None:
                                "knows (use an ISO 3166 code such as EG, US, BE)")
 
 
-def ingest(config: Config, catalog: Catalog, hasher: NumberHasher, path: str | Path,
+Paths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+def ingest(config: Config, catalog: Catalog, hasher: NumberHasher, path: Paths,
            options: IngestOptions, progress: ProgressCallback | None = None) -> IngestReport:
-    """Load a dump as a new breach (or replace one with options.replace); returns what was read and kept."""
+    """Load a dump (one file, several, a directory, or a zip or tar archive of them) as a new breach (or
+    replace one with options.replace), whole or not at all; returns what was read and kept."""
     validate_options(options)
+    paths: list[str | os.PathLike[str]] = [path] if isinstance(path, str | os.PathLike) else list(path)
     scheduler = options.scheduler or config.dask_scheduler
     if isinstance(scheduler, str):
         check_scheduler(scheduler, options.allow_insecure_scheduler or config.dask_allow_insecure)
     _refuse_existing(catalog, options)
-    layout = sniff_layout(path, phone_column=options.phone_column, country_column=options.country_column,
-                          encoding=options.encoding, format=options.format)
+    files = dump_files(paths)
+    if len(files) == 1 and Path(files[0]).is_file():  # a single file's layout errors come before any work
+        first = files[0]
+        fmt = options.format or format_from_name(first.name)
+        if fmt in RECORD_FILE_FORMATS or not _is_archive_name(first.name):
+            sniff_layout(first, phone_column=options.phone_column, country_column=options.country_column,
+                         encoding=options.encoding, format=options.format, table=options.table)
     home = DataHome(config)
     with home.ingest_lock():
         home.remove_orphans({b.segment_file for b in catalog.list_breaches()})
         _refuse_existing(catalog, options)
-        return _ingest_locked(config, catalog, hasher, home, layout, options, progress)
+        return _ingest_locked(config, catalog, hasher, home, paths, files, options, progress)
+
+
+def _is_archive_name(name: str) -> bool:
+    return name.lower().endswith((".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".7z", ".rar"))
 
 
 def _refuse_existing(catalog: Catalog, options: IngestOptions) -> None:
@@ -102,13 +121,42 @@ def _refuse_existing(catalog: Catalog, options: IngestOptions) -> None:
     raise BreachExistsError(f"breach {options.breach!r} is already loaded; use --replace to reload it")
 
 
+def _choices(options: IngestOptions) -> SniffChoices:
+    return SniffChoices(options.phone_column, options.country_column, options.encoding, options.format,
+                        options.table)
+
+
+def member_batches(opened: OpenMember, options: IngestOptions, batch_rows: int
+                   ) -> tuple[DumpLayout, Iterator[Piece | PieceRows]]:
+    """The layout of one member of a dump and its pieces (or rows, for record formats), in order."""
+    name = opened.member.name
+    choices = _choices(options)
+    fmt = options.format or format_from_name(name)
+    if fmt in RECORD_FILE_FORMATS:
+        if name != opened.member.disk:
+            raise InputError(name, f"a {fmt} file is read from disk, not from inside an archive; extract it first")
+        layout = sniff_layout(name, phone_column=options.phone_column, country_column=options.country_column,
+                              encoding=options.encoding, format=options.format, table=options.table)
+        return layout, read_records(layout, None, batch_rows)
+    layout, stream = sniff_stream(name, opened.stream, choices, compressed=opened.compressed)
+    if layout.format in ("json", "sql"):
+        return layout, read_records(layout, stream, batch_rows)
+    return layout, read_pieces(layout, batch_rows, (stream, opened.progress_file()))
+
+
+def _file_entry(layout: DumpLayout) -> dict[str, Any]:
+    return {"name": layout.path, "format": layout.format, "delimiter": layout.delimiter,
+            "phone_column": layout.phone_column, "country_column": layout.country_column,
+            "table": layout.table, "loose": layout.loose}
+
+
 def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home: DataHome,
-                   layout: DumpLayout, options: IngestOptions,
+                   paths: list[str | os.PathLike[str]], files: list[Path], options: IngestOptions,
                    progress: ProgressCallback | None) -> IngestReport:
     started = time.perf_counter()
-    total_bytes = Path(layout.path).stat().st_size
-    report = IngestReport(breach=options.breach, source=Path(layout.path).name, format=layout.format,
-                          phone_column=layout.phone_column, country_column=layout.country_column)
+    total_bytes = sum(f.stat().st_size for f in files)
+    source = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} paths"
+    report = IngestReport(breach=options.breach, source=source)
     default_region = options.default_region.upper() if options.default_region else None
     workdir = home.new_workdir()
     writer: SegmentWriter | None = None
@@ -122,12 +170,24 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
     work = str(workdir.resolve())  # a worker's current directory is not the lead's
 
     def calls() -> Iterator[Call]:
-        for number, piece in enumerate(read_pieces(layout, config.batch_rows)):
-            yield run_task, (PieceTask(number, piece, layout, default_region, automata, options.normalizer), ref,
-                             work)
-            rows = report.rows if isinstance(piece, Piece) else report.rows + len(piece.phones) + len(piece.malformed)
-            if progress is not None:
-                progress(rows, piece.bytes_read, total_bytes)
+        number = 0
+        for opened in open_members(paths, config.archive_max_ratio):
+            layout, pieces = member_batches(opened, options, config.batch_rows)
+            if not report.files:
+                report.format, report.phone_column = layout.format, layout.phone_column
+                report.country_column = layout.country_column
+            report.files.append(_file_entry(layout))
+            report.notes.extend(f"{layout.path}: {note}" for note in layout.notes)
+            for piece in pieces:
+                yield run_task, (PieceTask(number, piece, layout, default_region, automata, options.normalizer),
+                                 ref, work)
+                number += 1
+                rows = (report.rows if isinstance(piece, Piece)
+                        else report.rows + len(piece.phones) + len(piece.malformed))
+                if progress is not None:
+                    progress(rows, opened.member.offset + piece.bytes_read, total_bytes)
+        if len(report.files) > 1 and len({f["format"] for f in report.files}) > 1:
+            report.format = "mixed"
 
     def collect(result: PieceResult) -> None:
         nonlocal seen_mask
@@ -155,7 +215,8 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
             region_counts += np.bincount(bucket.regions, minlength=len(REGIONS))
             region_valid += np.bincount(bucket.regions[bucket.valid == 1], minlength=len(REGIONS))
         if writer.count == 0:
-            raise BreachwatchError(f"{layout.path}: no phone number could be read from {report.rows} rows "
+            raise BreachwatchError(f"{', '.join(str(p) for p in paths)}: no phone number could be read from "
+                                   f"{report.rows} rows "
                                    f"(rejected: {_reasons_text(report)}); nothing was loaded")
         checksum = writer.publish()
         _finish_report(report, writer.count, region_counts, region_valid, seen_mask, started)

@@ -43,14 +43,19 @@ class PieceRows:
     bytes_read: int = 0
 
 
-def read_pieces(layout: DumpLayout, batch_rows: int) -> Iterator[Piece | PieceRows]:
+def read_pieces(layout: DumpLayout, batch_rows: int, source: tuple[BinaryIO, BinaryIO] | None = None
+                ) -> Iterator[Piece | PieceRows]:
     """The dump as the lead hands it out, in file order: pieces of whole lines of a UTF-8 dump, for tasks to
     read (`rows_of_piece`), and rows the lead reads serially (a dump in another encoding; the rest of a
-    dump after a record spanning lines), in batches of at most `batch_rows`."""
+    dump after a record spanning lines), in batches of at most `batch_rows`. `source`: the dump's opened
+    (decompressed stream, file whose position gives progress), else the file `layout.path` is opened."""
     if not is_utf8(layout.encoding):
-        yield from read_rows(layout, batch_rows)
+        if source is not None:
+            yield from _read_rows_from(layout, source, 0, batch_rows)
+        else:
+            yield from read_rows(layout, batch_rows)
         return
-    with contextlib.closing(cut_pieces(layout, batch_rows)) as pieces:
+    with contextlib.closing(cut_pieces(layout, batch_rows, source)) as pieces:
         for piece in pieces:
             if isinstance(piece, Rest):
                 yield from _read_rows_from(layout, (piece.stream, piece.raw), piece.line, batch_rows)
@@ -308,7 +313,7 @@ def _regular_rows(layout: DumpLayout, piece: Piece, data: bytes, first_row_line:
     kept = [phone_at] + ([columns.index(layout.country_column)] if layout.country_column else [])
     raw = np.frombuffer(data, dtype=np.uint8)
     masks, irregular, unsure, ranges = scan_lines(raw, byte_kinds(delimiter), width, column_bits,
-                                                  np.array(kept, dtype=np.int64))
+                                                  np.array(kept, dtype=np.int64), layout.loose)
     if irregular.shape[0]:  # invalid UTF-8 among them: the serial code names the line
         return None
     if unsure.shape[0]:  # white space beyond ASCII: as str.strip() sees it

@@ -168,21 +168,22 @@ def _line(data: np.ndarray, pos: int, kinds: np.ndarray, column_bits: np.ndarray
         return _next_line(data, pos), column, False, mask, uncertain
 
 
-def scan_lines(data: np.ndarray, kinds: np.ndarray, width: int, column_bits: np.ndarray, kept: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def scan_lines(data: np.ndarray, kinds: np.ndarray, width: int, column_bits: np.ndarray, kept: np.ndarray,
+               loose: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(data-class mask of each line, byte offsets of the lines that are blank, not regular or do not hold
     `width` fields, byte offsets of the lines whose mask Python must judge (a data-class field holding
     non-ASCII bytes and otherwise only white space), the byte range of the value of each column in `kept`
     per line: ranges[line, 2k:2k + 2], start -1 where the value holds doubled quotes). A field counts in the
     mask (the bits `column_bits[column]`) when its value holds a character that is not ASCII white space.
-    Lines end at LF (a CR right before it belongs to the line end); a last line without LF counts."""
+    Lines end at LF (a CR right before it belongs to the line end); a last line without LF counts. With
+    `loose`, a line may hold more than `width` fields (the delimiter also occurs inside later fields)."""
     lines = int(np.count_nonzero(data == _LF)) + int(data.shape[0] > 0 and data[-1] != _LF)
-    return _scan(data, lines, kinds, width, column_bits, kept)
+    return _scan(data, lines, kinds, width, column_bits, kept, loose)
 
 
 @njit(cache=True, nogil=True)
 def _scan(data: np.ndarray, lines: int, kinds: np.ndarray, width: int, column_bits: np.ndarray,
-          kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+          kept: np.ndarray, loose: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     size = data.shape[0]
     ranges = np.full((lines, 2 * kept.shape[0]), -1, dtype=np.int64)
     masks = np.zeros(lines, dtype=np.uint16)
@@ -195,7 +196,7 @@ def _scan(data: np.ndarray, lines: int, kinds: np.ndarray, width: int, column_bi
     while pos < size and line < lines:
         start = pos
         pos, columns, regular, mask, uncertain = _line(data, pos, kinds, column_bits, kept, ranges, line)
-        if not regular or columns != width:
+        if not regular or columns < width or (columns > width and not loose):
             irregular[bad] = start
             bad += 1
         if uncertain:

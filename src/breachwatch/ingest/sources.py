@@ -6,6 +6,8 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import tarfile
+import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,8 @@ from isal import igzip, isal_zlib
 from ..errors import InputError
 
 MAX_LINE_CHARS = 1 << 20  # a dump line longer than 1 MiB is not a record of a phone number
+#: Bytes of a dump's start its layout is sniffed from (a line of up to MAX_LINE_CHARS fits).
+HEAD_BYTES = MAX_LINE_CHARS + 4
 
 
 def is_gzip(path: Path) -> bool:
@@ -26,7 +30,8 @@ def is_gzip(path: Path) -> bool:
 
 #: What reading a dump can raise besides decoding errors: I/O errors, a truncated or damaged gzip stream.
 _ISAL_ERROR: type[BaseException] = isal_zlib.error  # type: ignore[assignment]  # a class (typed as an instance)
-READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, _ISAL_ERROR)
+READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, _ISAL_ERROR, tarfile.TarError,
+                                                zipfile.BadZipFile)
 
 
 def open_binary(path: Path, fast: bool = False) -> tuple[BinaryIO, BinaryIO]:
@@ -39,6 +44,46 @@ def open_binary(path: Path, fast: bool = False) -> tuple[BinaryIO, BinaryIO]:
             return igzip.IGzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[no-untyped-call,return-value]
         return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
     return raw, raw
+
+
+def open_decompressed(stream: BinaryIO, fast: bool = True) -> tuple[BinaryIO, bool]:
+    """(the bytes of `stream`, gunzipped when they are gzip, whether they were): for a dump that is a
+    member of an archive, whose name cannot be trusted."""
+    magic = stream.read(2)
+    whole: BinaryIO = Chained(magic, stream)  # type: ignore[assignment]  # a raw byte stream
+    if magic != b"\x1f\x8b":
+        return whole, False
+    if fast:
+        return igzip.IGzipFile(fileobj=whole, mode="rb"), True  # type: ignore[no-untyped-call,return-value]
+    return gzip.GzipFile(fileobj=whole, mode="rb"), True  # type: ignore[return-value]
+
+
+class Chained(io.RawIOBase):
+    """Bytes already read, then the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        """Always."""
+        return True
+
+    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Read into `target`: first the bytes already read, then from the stream."""
+        if self._head.nbytes:
+            size = min(len(target), self._head.nbytes)
+            target[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._rest.read(len(target))
+        target[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        """Close the stream."""
+        self._rest.close()
+        super().close()
 
 
 def position(raw: BinaryIO) -> int:
