@@ -4,6 +4,7 @@ settings. The CLI and the web app get everything through a Services object."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,7 @@ from .models import IngestReport
 from .notify import Notifier
 from .notify.process import DispatcherProcess, StopFlag
 from .phone import cache_file, prepare_automata, use_automata
+from .private.build import ingest_hooks, publish_private
 from .private.server import PrivateIndex
 from .secretkey import derive_key, load_master_key
 
@@ -111,7 +113,7 @@ class Services:
     @cached_property
     def private_index(self) -> PrivateIndex:
         """The server side of the private check (OPRF key and bucket files under HOME/private)."""
-        return PrivateIndex(self.catalog, self.home.private, self.master_key)
+        return PrivateIndex(self.catalog, self.home.private, self.master_key, self.config.private_key_epoch)
 
     @cached_property
     def guard(self) -> Guard:
@@ -123,10 +125,16 @@ class Services:
         """Turns a request's API-key id and address into the keyed-hash ClientId the guard uses."""
         return ClientHasher(self.master_key)
 
-    def ingest(self, path: str | Path, options: IngestOptions,
-               progress: ProgressCallback | None = None) -> IngestReport:
-        """Load a dump as a breach (see breachwatch.ingest.pipeline.ingest)."""
+    def ingest(self, path: str | Path, options: IngestOptions, progress: ProgressCallback | None = None,
+               private: bool = False) -> IngestReport:
+        """Load a dump as a breach (see breachwatch.ingest.pipeline.ingest); with `private`, build its private
+        check entries in the same read and publish the served bucket file (the dump is not needed after)."""
+        if private:
+            hook, merge = ingest_hooks(self.config, self.master_key, options.breach)
+            options = dataclasses.replace(options, piece_hook=hook, after_merge=merge)
         report = ingest(self.config, self.catalog, self.hasher, path, options, progress)
+        if private:
+            publish_private(self.config, self.catalog, self.master_key)
         self._after_publish(report.breach)
         return report
 

@@ -30,7 +30,7 @@ from .rows import read_pieces
 from .runners import Call, Runner, open_runner, run_in_order
 from .runs import merged_buckets
 from .sniff import DumpLayout, sniff_layout
-from .tasks import NORMALIZERS, SAMPLES_PER_REASON, PieceResult, PieceTask, run_task, warm_up
+from .tasks import NORMALIZERS, SAMPLES_PER_REASON, PieceHook, PieceResult, PieceTask, run_task, warm_up
 
 ProgressCallback = Callable[[int, int, int], None]
 """Called with (rows read, bytes of the file read, file size in bytes)."""
@@ -61,6 +61,11 @@ class IngestOptions:
     allow_insecure_scheduler: bool = False
     #: "fast" (vectorized) or "per-row" (libphonenumber on every row: the reference, for verification).
     normalizer: str = "fast"
+    #: Extra work on every piece's numbers in the same read (`ingest --private`), and what the lead does with
+    #: its results once the segment is written (given the work directory and the segment checksum), before
+    #: the breach is published.
+    piece_hook: PieceHook | None = None
+    after_merge: Callable[[Path, str], None] | None = None
 
 
 def validate_options(options: IngestOptions) -> None:
@@ -123,7 +128,8 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
 
     def calls() -> Iterator[Call]:
         for number, piece in enumerate(read_pieces(layout, config.batch_rows)):
-            yield run_task, (PieceTask(number, piece, layout, default_region, automata, options.normalizer), ref,
+            yield run_task, (PieceTask(number, piece, layout, default_region, automata, options.normalizer,
+                                             options.piece_hook), ref,
                              work)
             rows = report.rows if isinstance(piece, Piece) else report.rows + len(piece.phones) + len(piece.malformed)
             if progress is not None:
@@ -158,6 +164,12 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
             raise BreachwatchError(f"{layout.path}: no phone number could be read from {report.rows} rows "
                                    f"(rejected: {_reasons_text(report)}); nothing was loaded")
         checksum = writer.publish()
+        if options.after_merge is not None:
+            try:
+                options.after_merge(workdir, checksum)
+            except BaseException:
+                segment_path.unlink(missing_ok=True)
+                raise
         _finish_report(report, writer.count, region_counts, region_valid, seen_mask, started)
         breach = _breach_from(options, report, segment_path.name, checksum)
         countries = [CountryCount(REGIONS[i], int(region_counts[i]), int(region_valid[i]))
