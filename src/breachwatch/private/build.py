@@ -41,7 +41,7 @@ from ..ingest.sniff import DumpLayout, sniff_layout
 from ..ingest.tasks import PieceHook
 from ..phone import Status, normalize_many
 from . import parts
-from .protocol import PREFIX_BITS, Layout, key_id, pad_key, server_key
+from .protocol import DEFAULT_LAYOUT, PREFIX_BITS, Layout, key_id, pad_key, server_key
 from .served import ServedHeader, publish
 
 BuildProgress = Callable[[str, int, int], None]
@@ -99,7 +99,7 @@ def piece_records(ref: taskkeys.KeyRef, numbers: np.ndarray, masks: np.ndarray, 
 
 
 def ingest_hooks(config: Config, master_key: bytes, breach: str,
-                 layout: Layout = Layout()) -> tuple[PieceHook, Callable[[Path, str], None]]:
+                 layout: Layout = DEFAULT_LAYOUT) -> tuple[PieceHook, Callable[[Path, str], None]]:
     """For `ingest --private`: the hook every piece's task runs, and what the lead runs once the segment is
     written (given the ingest's work directory and the segment checksum): merge the records into the
     breach's part file. Publishing the served file is `publish_private`, after the catalog has the breach."""
@@ -117,7 +117,7 @@ def ingest_hooks(config: Config, master_key: bytes, breach: str,
     return hook, merge
 
 
-def publish_private(config: Config, catalog: Catalog, master_key: bytes, layout: Layout = Layout(),
+def publish_private(config: Config, catalog: Catalog, master_key: bytes, layout: Layout = DEFAULT_LAYOUT,
                     progress: Callable[[int, int], None] | None = None) -> tuple[ServedHeader, list[str]]:
     """Write the served file from the part files of the catalog's breaches that are current (built for the
     breach's present segment, this key epoch and layout); returns its header and the breaches left out."""
@@ -177,7 +177,7 @@ def evaluate_rows(ref: taskkeys.KeyRef, breach: str, epoch: int, prefix_bits: in
 def build_private(config: Config, catalog: Catalog, hasher: NumberHasher, master_key: bytes, breach_name: str,
                   dump: str | Path, options: DumpOptions | None = None, *, workers: int = 2,
                   chunk_rows: int = 50_000, progress: BuildProgress | None = None,
-                  runner: Runner | None = None, layout: Layout = Layout()) -> BuildReport:
+                  runner: Runner | None = None, layout: Layout = DEFAULT_LAYOUT) -> BuildReport:
     """Build (or resume building) the part file of an ingested breach from its dump, then publish the served
     file; chunks are evaluated on `runner` (default: the Dask cluster the settings name, else a pool of
     `workers` local processes)."""

@@ -117,3 +117,7 @@ class Layout:
     def hex_digits(self) -> int:
         """Hex digits of a bucket number in a URL."""
         return -(-self.prefix_bits // 4)
+
+
+#: The layout built and served by default.
+DEFAULT_LAYOUT = Layout()

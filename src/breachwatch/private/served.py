@@ -28,7 +28,7 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .parts import PartFile
-from .protocol import ENTRY_BYTES, TAG_BYTES, Layout, PrivateIndexError, padded_entries
+from .protocol import DEFAULT_LAYOUT, ENTRY_BYTES, TAG_BYTES, Layout, PrivateIndexError, padded_entries
 
 SERVED_MAGIC = b"BWSERV02"
 _HEADER = struct.Struct("<8sBBHIIQ16s16sI")
@@ -109,7 +109,7 @@ def _assemble(parts: list[PartFile], counts: np.ndarray, pad_key: bytes, lo: int
 
 
 def publish(directory: Path, parts: dict[str, tuple[Path, str]], key_id: bytes, epoch: int, pad_key: bytes,
-            layout: Layout = Layout(), progress: Callable[[int, int], None] | None = None) -> ServedHeader:
+            layout: Layout = DEFAULT_LAYOUT, progress: Callable[[int, int], None] | None = None) -> ServedHeader:
     """Write the served file of the breaches `parts` names ({breach: (part file, segment checksum)}) into
     `directory`, replacing the one served before; returns its header."""
     opened = [(name, PartFile(path), checksum) for name, (path, checksum) in sorted(parts.items())]
