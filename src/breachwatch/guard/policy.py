@@ -51,6 +51,8 @@ DEFAULT_PRIVATE_LIMITS: dict[str, tuple[Limit, ...]] = {
     "key": (Limit(100, 86400),),
     "ip": (Limit(300, 86400),),
     "subnet": (Limit(1000, 86400),),
+    "anon_ip": (Limit(30, 86400),),  # the HTTP route needs a key; these bound any other caller
+    "anon_subnet": (Limit(300, 86400),),
     "global": (Limit(1_000_000, 86400),),
 }
 
