@@ -130,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
             "When Redis is unreachable: auto (deny anonymous, admit keyed clients), open or closed."),
     Setting("guard_audit", None, "BREACHWATCH_GUARD_AUDIT",
             "Directory of the audit log (JSON lines, keyed hashes only). Default: HOME/audit; 'off' disables."),
+    Setting("private_limits", None, "BREACHWATCH_PRIVATE_LIMITS",
+            "Limits on private-check evaluations, apart from the checks' (same form as the guard's limits; "
+            "default 'key=100/1d;ip=300/1d;subnet=1000/1d;global=1000000/1d'; see docs/private-check.md)."),
+    Setting("private_key_epoch", "1", "BREACHWATCH_PRIVATE_KEY_EPOCH",
+            "Epoch of the private check's OPRF key: raising it rotates the key; every breach's private "
+            "entries must then be rebuilt from its dump (see docs/private-check.md)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -187,6 +193,8 @@ class Config:
     guard_block: str | None = "1d"
     guard_redis_fail: str | None = "auto"
     guard_audit: str | None = None
+    private_limits: str | None = None
+    private_key_epoch: int = 1
 
     @property
     def catalog_url(self) -> str:

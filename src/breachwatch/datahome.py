@@ -61,8 +61,10 @@ class DataHome:
         #: Derived public data (compiled libphonenumber automata), safe to delete: outside HOME, shared by
         #: every data directory (see `shared_cache_dir`).
         self.cache = shared_cache_dir(config.cache_path)
-        #: Private check: bucket files, and build checkpoints under `private_work`/BREACH.
+        #: Private check: the served bucket file, each breach's part file under `private_parts`, and the
+        #: checkpoints of a rebuild from a dump under `private_work`/BREACH.
         self.private = self.root / "private"
+        self.private_parts = self.private / "parts"
         self.private_work = self.private / "work"
         #: The guard's audit log, unless BREACHWATCH_GUARD_AUDIT names another place.
         self.audit = self.root / "audit"

@@ -4,6 +4,7 @@ settings. The CLI and the web app get everything through a Services object."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Sequence
 from functools import cached_property
@@ -26,6 +27,7 @@ from .models import IngestReport
 from .notify import Notifier
 from .notify.process import DispatcherProcess, StopFlag
 from .phone import cache_file, prepare_automata, use_automata
+from .private.build import ingest_hooks, publish_private
 from .private.server import PrivateIndex
 from .secretkey import derive_key, load_master_key
 
@@ -112,7 +114,7 @@ class Services:
     @cached_property
     def private_index(self) -> PrivateIndex:
         """The server side of the private check (OPRF key and bucket files under HOME/private)."""
-        return PrivateIndex(self.catalog, self.home.private, self.master_key)
+        return PrivateIndex(self.catalog, self.home.private, self.master_key, self.config.private_key_epoch)
 
     @cached_property
     def guard(self) -> Guard:
@@ -125,9 +127,15 @@ class Services:
         return ClientHasher(self.master_key)
 
     def ingest(self, path: str | Path | Sequence[str | Path], options: IngestOptions,
-               progress: ProgressCallback | None = None) -> IngestReport:
-        """Load a dump as a breach (see breachwatch.ingest.pipeline.ingest)."""
+               progress: ProgressCallback | None = None, private: bool = False) -> IngestReport:
+        """Load a dump as a breach (see breachwatch.ingest.pipeline.ingest); with `private`, build its private
+        check entries in the same read and publish the served bucket file (the dump is not needed after)."""
+        if private:
+            hook, merge = ingest_hooks(self.config, self.master_key, options.breach)
+            options = dataclasses.replace(options, piece_hook=hook, after_merge=merge)
         report = ingest(self.config, self.catalog, self.hasher, path, options, progress)
+        if private:
+            publish_private(self.config, self.catalog, self.master_key)
         self._after_publish(report.breach)
         return report
 

@@ -73,12 +73,18 @@ def test_anonymous_clients_get_the_tightest_limits(backend: LimiterBackend) -> N
     assert guard.admit(client=keyed, numbers=500, kind="check", now=NOW).allowed
 
 
-def test_oprf_evaluations_count_like_numbers(backend: LimiterBackend) -> None:
+def test_oprf_evaluations_have_a_budget_of_their_own(backend: LimiterBackend) -> None:
     guard = Guard(_policy(), backend)
-    person = client(None, "203.0.113.8")
-    assert guard.admit(client=person, numbers=20, kind="oprf", now=NOW).allowed
-    assert guard.admit(client=person, numbers=10, kind="private-check", now=NOW).allowed
-    assert not guard.admit(client=person, numbers=1, kind="check", now=NOW).allowed
+    keyed = client("app-key", "203.0.113.8")
+    assert guard.admit(client=keyed, numbers=100, kind="oprf", now=NOW).allowed  # the default: 100 a day
+    refused = guard.admit(client=keyed, numbers=1, kind="oprf", now=NOW + 60)
+    assert not refused.allowed and refused.reason == "limit:key" and refused.retry_after > 0
+    assert guard.admit(client=keyed, numbers=500, kind="check", now=NOW + 60).allowed  # checks are apart
+    assert guard.admit(client=keyed, numbers=1, kind="oprf", now=NOW + 86400).allowed  # refilled a day later
+    person = client(None, "203.0.113.9")
+    assert guard.admit(client=person, numbers=30, kind="oprf", now=NOW).allowed
+    assert not guard.admit(client=person, numbers=1, kind="oprf", now=NOW).allowed
+    assert guard.admit(client=person, numbers=10, kind="check", now=NOW).allowed
 
 
 def test_blocks_and_throttles_apply_to_every_request_of_the_entity(backend: LimiterBackend) -> None:

@@ -4,7 +4,6 @@ the scheduler is TLS unless the operator opts in to an unencrypted one."""
 
 from __future__ import annotations
 
-import base64
 import copy
 import pickle
 import secrets
@@ -27,7 +26,7 @@ from breachwatch.errors import BreachwatchError
 from breachwatch.index import NumberHasher
 from breachwatch.ingest import IngestOptions
 from breachwatch.private.build import build_private
-from breachwatch.private.protocol import ENTRY_BYTES, server_key
+from breachwatch.private.protocol import bucket_of, pad_key, server_key
 from breachwatch.private.server import PrivateIndex
 from breachwatch.secretkey import derive_key
 from breachwatch.services import Services
@@ -74,10 +73,11 @@ def _capture_wire(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
 
 def _key_material(master_hex: str) -> dict[str, bytes]:
     """Every secret an ingest or a private build could send: the master key, the index subkey, the OPRF
-    seed and secret scalar; each raw and as hexadecimal text."""
+    seed and secret scalar, the padding key; each raw and as hexadecimal text."""
     master = bytes.fromhex(master_hex)
     raw = {"master": master, "index": derive_key(master, "index-number-hash", 16),
-           "oprf-seed": derive_key(master, "oprf-ristretto255-sha512"), "oprf": server_key(master).sk}
+           "oprf-seed": derive_key(master, "oprf-ristretto255-sha512/epoch-1"), "oprf": server_key(master).sk,
+           "padding": pad_key(master)}
     forms = {}
     for name, value in raw.items():
         forms[name] = value
@@ -115,6 +115,15 @@ def test_ingest_on_a_tls_cluster_sends_no_key_material(tls_cluster: tuple[LocalC
     services.close()
 
 
+def _privately_found(services: Services, number: str) -> bool:
+    index = PrivateIndex(services.catalog, DataHome(services.config).private, services.master_key)
+    query = client.prepare(number)
+    output = client.unblind(query, index.evaluate(query.blinded).hex())
+    bucket, params = index.bucket(bucket_of(output))
+    index.close()
+    return client.finish(query, output, bucket, list(params.breaches)).found
+
+
 def test_private_build_on_a_tls_cluster_sends_no_key_material(tls_cluster: tuple[LocalCluster, Security, str],
                                                                tmp_path: Path, dumps: dict[str, Any],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,16 +137,24 @@ def test_private_build_on_a_tls_cluster_sends_no_key_material(tls_cluster: tuple
         report = build_private(config, services.catalog, services.hasher, services.master_key, "Synth", dump,
                                chunk_rows=500)
     assert report.numbers == truth["unique_numbers"]
-    index = PrivateIndex(services.catalog, DataHome(services.config).private, services.master_key)
-    number = sorted(truth["numbers"])[3]
-    query = client.prepare(number)
-    bucket, breaches = index.bucket(query.prefix)
-    answer = {"evaluated": index.evaluate(query.blinded).hex(), "bucket": base64.b64encode(bucket).decode(),
-              "breaches": breaches, "entry_bytes": ENTRY_BYTES, "prefix_bits": 18}
-    assert client.finish(query, answer).found
-    index.close()
+    assert _privately_found(services, sorted(truth["numbers"])[3])
     phone = dump.read_text().splitlines()[1000].strip().encode()
     assert any(phone in frame for frame in frames)  # the capture does see the tasks' payloads
+    assert _leaks(frames, key) == []
+    services.close()
+
+
+def test_ingest_private_on_a_tls_cluster_sends_no_key_material(tls_cluster: tuple[LocalCluster, Security, str],
+                                                                tmp_path: Path, dumps: dict[str, Any],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster, security, key = tls_cluster
+    dump, truth = dumps["txt"]["path"], dumps["txt"]["truth"]
+    services = _services(tmp_path / "home", key, batch_rows=1000)
+    frames = _capture_wire(monkeypatch)
+    with _tls_client_settings(security):
+        services.ingest(dump, IngestOptions(breach="Synth", scheduler=cluster.scheduler_address), private=True)
+    assert _privately_found(services, sorted(truth["numbers"])[5])
+    assert any(b"piece_records" in frame for frame in frames)  # the hook did travel with the tasks
     assert _leaks(frames, key) == []
     services.close()
 

@@ -1,6 +1,7 @@
-"""End to end over real HTTP on 127.0.0.1: uvicorn serving the private-check routes; the Python client and
-the CLI find a leaked number with its breaches and not a clean one, and nothing the server logged or
-received contains either number."""
+"""End to end over real HTTP on 127.0.0.1: uvicorn serving the app, breaches ingested with --private and
+their dumps deleted. The client finds a leaked number with its breaches and not a clean one, nothing the
+server received or logged contains either number, buckets download byte-identical and cacheable, and a key
+past its evaluation budget is refused while an alert names it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +19,11 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from breachwatch.client import PrivateResult, ServerError, prepare, private_check
+from breachwatch.client import PrivateClient, ServerError, prepare, private_check
 from breachwatch.services import Services
 from breachwatch.web import create_app
-from tests.private.test_check import loaded_services, small  # noqa: F401 - module fixtures reused here
 from tests.support.cli import run_cli
+from tests.support.private import loaded, small  # noqa: F401 - fixture
 
 
 class Recorder:
@@ -60,17 +62,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(loaded_services: Services) -> Iterator[dict[str, Any]]:  # noqa: F811
+def server(small: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:  # noqa: F811
     """uvicorn on 127.0.0.1 serving the app, with its logs and received bytes captured, and a key with the
     private-check scope."""
+    root = tmp_path_factory.mktemp("private-http")
+    services: Services = loaded(small, root)
     received: list[bytes] = []
-    key, _ = loaded_services.api_keys.create("private", ["private-check"])
-    app = Recorder(create_app(loaded_services), sink=received)
+    key, _ = services.api_keys.create("private", ["private-check"])
+    app = Recorder(create_app(services), sink=received)
     handler = _ListHandler()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    logger = logging.getLogger()
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="debug",
                             access_log=True, lifespan="off")
@@ -83,23 +87,22 @@ def server(loaded_services: Services) -> Iterator[dict[str, Any]]:  # noqa: F811
         time.sleep(0.05)
     try:
         yield {"url": f"http://127.0.0.1:{port}", "received": received, "logs": handler.lines, "key": key,
-               "guard": loaded_services.guard}
+               "services": services, "home": root / "home"}
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
-        root.removeHandler(handler)
-        root.setLevel(old_level)
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        services.close()
 
 
 def _evaluations(server: dict[str, Any]) -> int:
-    """OPRF evaluations the guard admitted so far (each is charged as one number)."""
-    return int(server["guard"].metrics().get("guard_admitted_numbers_total", 0))
+    """Evaluations the guard admitted so far."""
+    return int(server["services"].guard.metrics().get("guard_admitted_numbers_total", 0))
 
 
 def _numbers(small: dict[str, Any]) -> tuple[str, str]:  # noqa: F811
-    leaked = sorted(small["csv"]["truth"]["numbers"])[7]
-    clean = small["csv"]["truth"]["clean_numbers"][0]
-    return leaked, clean
+    return sorted(small["csv"]["truth"]["numbers"])[7], small["csv"]["truth"]["clean_numbers"][0]
 
 
 def _assert_never_seen(server: dict[str, Any], numbers: list[str]) -> None:
@@ -112,23 +115,23 @@ def _assert_never_seen(server: dict[str, Any], numbers: list[str]) -> None:
         assert digits not in logs
 
 
-def test_leaked_found_clean_not_and_server_never_sees_them(server: dict[str, Any], small: dict[str, Any],  # noqa: F811
-                                                          loaded_services: Services) -> None:  # noqa: F811
+def test_leaked_found_clean_not_after_the_dump_was_deleted(server: dict[str, Any], small: dict[str, Any]) -> None:  # noqa: F811
     leaked, clean = _numbers(small)
+    assert not list(Path(server["home"]).parent.joinpath("scratch").iterdir())  # the dumps ingested are gone
     before = _evaluations(server)
-    found: PrivateResult = private_check(server["url"], leaked, server["key"])
+    found = private_check(server["url"], leaked, server["key"])
     assert found.found
-    ordinary = loaded_services.checker.check(leaked)
+    ordinary = server["services"].checker.check(leaked)
     assert {h.breach: h.data_classes for h in found.hits} == {h.breach.name: h.data_classes for h in ordinary.hits}
     assert found.breaches_checked == ["Alpha", "Beta"]
     missing = private_check(server["url"], clean, server["key"])
     assert not missing.found
-    assert found.response_bytes == missing.response_bytes  # same size whatever the bucket
+    assert found.response_bytes == missing.response_bytes <= 64 * 1024
     assert _evaluations(server) == before + 2
     _assert_never_seen(server, [leaked, clean])
 
 
-def test_cli_check_private(server: dict[str, Any], small: dict[str, Any], tmp_path: Any) -> None:  # noqa: F811
+def test_cli_check_private(server: dict[str, Any], small: dict[str, Any], tmp_path: Path) -> None:  # noqa: F811
     leaked, clean = _numbers(small)
     result = run_cli("check", "--private", "--server", server["url"], "--json", leaked, clean,
                      home=tmp_path / "client-home", env={"BREACHWATCH_API_KEY": server["key"]}, check=True)
@@ -141,46 +144,76 @@ def test_cli_check_private(server: dict[str, Any], small: dict[str, Any], tmp_pa
     _assert_never_seen(server, [leaked, clean])
 
 
+def test_bucket_downloads_are_identical_and_cacheable(server: dict[str, Any]) -> None:
+    params = httpx.get(server["url"] + "/api/v1/private/parameters").json()
+    assert params["prefix_bits"] == 17 and params["entry_bytes"] == 10 and params["key_epoch"] == 1
+    assert params["breaches"] == ["Alpha", "Beta"] and len(params["generation"]) == 32
+    url = server["url"] + "/api/v1/private/buckets/0abcd"
+    first = httpx.get(url, params={"generation": params["generation"]})
+    second = httpx.get(url)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content and len(first.content) == params["bucket_bytes"]
+    assert first.headers["content-type"] == "application/octet-stream"
+    assert "immutable" in first.headers["cache-control"] and first.headers["etag"] == second.headers["etag"]
+    assert "immutable" not in second.headers["cache-control"]
+    cached = httpx.get(url, headers={"if-none-match": first.headers["etag"]})
+    assert cached.status_code == 304 and cached.content == b""
+    stale = httpx.get(url, params={"generation": "0" * 32})
+    assert stale.status_code == 409 and stale.headers["content-type"] == "application/problem+json"
+    for bad in ("abcd", "0ABCD", "2ffff", "zzzzz"):
+        answer = httpx.get(server["url"] + f"/api/v1/private/buckets/{bad}")
+        assert answer.status_code == 400 and "bucket" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("blinded", [["ff" * 32], ["00" * 32], ["zz" * 32], ["01" * 31], [12], None, "ab" * 32,
+                                     [], ["ab" * 32] * 65])
+def test_malformed_evaluations_are_400_and_free(server: dict[str, Any], blinded: Any) -> None:
+    before = _evaluations(server)
+    response = httpx.post(server["url"] + "/api/v1/private/evaluate", json={"blinded": blinded},
+                          headers={"hibp-api-key": server["key"]})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "blinded" in response.json()["detail"]
+    assert _evaluations(server) == before
+
+
+def test_a_tampered_element_is_400_and_a_good_one_is_not(server: dict[str, Any]) -> None:
+    query = prepare("+201001234567")
+    tampered = bytearray(query.blinded)
+    tampered[31] ^= 0x80  # the top bit: never a canonical encoding
+    url = server["url"] + "/api/v1/private/evaluate"
+    headers = {"hibp-api-key": server["key"]}
+    assert httpx.post(url, json={"blinded": [tampered.hex()]}, headers=headers).status_code == 400
+    assert httpx.post(url, content=b"{not json", headers=headers).status_code == 400
+    good = httpx.post(url, json={"blinded": [query.blinded.hex()]}, headers=headers)
+    assert good.status_code == 200 and len(good.json()["evaluated"]) == 1
+
+
 def test_wrong_api_key_is_refused(server: dict[str, Any], small: dict[str, Any]) -> None:  # noqa: F811
     with pytest.raises(ServerError, match="401"):
         private_check(server["url"], _numbers(small)[0], "wrong-key")
 
 
-@pytest.mark.parametrize("blinded", ["ff" * 32, "00" * 32, "zz" * 32, "01" * 31, 12, None, "ab" * 33])
-def test_malformed_blinded_element_is_a_400(server: dict[str, Any], blinded: Any) -> None:
-    before = _evaluations(server)
-    response = httpx.post(server["url"] + "/api/v1/private/check", json={"prefix": 5, "blinded": blinded},
-                          headers={"hibp-api-key": server["key"]})
-    assert response.status_code == 400
-    assert "blinded" in response.json()["detail"]
-    assert _evaluations(server) == before
-
-
-def test_tampered_element_and_bad_bodies_are_400(server: dict[str, Any]) -> None:
-    query = prepare("+201001234567")
-    tampered = bytearray(query.blinded)
-    tampered[31] ^= 0x80  # sets the top bit: never a canonical encoding
-    url = server["url"] + "/api/v1/private/check"
-    headers = {"hibp-api-key": server["key"]}
-    for body in ({"prefix": query.prefix, "blinded": tampered.hex()}, {"prefix": -1, "blinded": query.blinded.hex()},
-                 {"prefix": 1 << 18, "blinded": query.blinded.hex()}, [1, 2]):
-        assert httpx.post(url, json=body, headers=headers).status_code == 400
-    assert httpx.post(url, content=b"{not json", headers=headers).status_code == 400
-    assert httpx.post(url, json={"prefix": query.prefix, "blinded": query.blinded.hex()},
-                      headers=headers).status_code == 200
-
-
-def test_batch_is_charged_per_evaluation(server: dict[str, Any], small: dict[str, Any]) -> None:  # noqa: F811
-    queries = [prepare(n) for n in _numbers(small)] + [prepare("+201001234567")]
-    url = server["url"] + "/api/v1/private/check/batch"
-    headers = {"hibp-api-key": server["key"]}
-    before = _evaluations(server)
-    response = httpx.post(url, json={"queries": [q.body() for q in queries]}, headers=headers)
-    assert response.status_code == 200
-    results = response.json()["results"]
-    assert len(results) == 3 and len({len(r["bucket"]) for r in results}) == 1
-    assert _evaluations(server) == before + 3
-    bad = [q.body() for q in queries] + [{"prefix": 1, "blinded": "00" * 32}]
-    assert httpx.post(url, json={"queries": bad}, headers=headers).status_code == 400
-    assert httpx.post(url, json={"queries": []}, headers=headers).status_code == 400
-    assert _evaluations(server) == before + 3
+def test_a_key_past_its_budget_is_refused_and_named_in_an_alert(server: dict[str, Any]) -> None:
+    services: Services = server["services"]
+    key, record = services.api_keys.create("greedy", ["private-check"])
+    key_hash = services.client_hasher.hash("key", record.key_id)
+    url = server["url"] + "/api/v1/private/evaluate"
+    headers = {"hibp-api-key": key}
+    blinded = [prepare(f"+2010012345{i:02d}").blinded.hex() for i in range(64)]
+    before = len(server["logs"])
+    assert httpx.post(url, json={"blinded": blinded}, headers=headers).status_code == 200
+    assert httpx.post(url, json={"blinded": blinded[:36]}, headers=headers).status_code == 200  # 100: the budget
+    refused = httpx.post(url, json={"blinded": blinded[:1]}, headers=headers)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert refused.headers["content-type"] == "application/problem+json"
+    alerts = [line for line in server["logs"][before:] if "guard alert private-volume" in line]
+    assert alerts and f"key:{key_hash[:12]}" in alerts[0]
+    services.guard.flush()
+    audit = [json.loads(line) for path in sorted(Path(server["home"], "audit").glob("audit-*.jsonl"))
+             for line in path.read_text().splitlines()]
+    mine = [r for r in audit if r.get("key") == key_hash]
+    assert sum(r["count"] for r in mine if r.get("kind") == "oprf" and r["decision"] == "ok") == 100
+    assert any(r["decision"].startswith("denied") for r in mine)
+    with PrivateClient(server["url"], server["key"]) as other:  # another key keeps its own budget
+        assert len(other.evaluate([prepare("+201001234567")])) == 1

@@ -113,7 +113,7 @@ def test_300_mb_bodies_to_every_post_route_leave_memory_flat(served: dict[str, A
     peak = _status(pid, "VmHWM")
     assert peak - start < 50 * 1024 * 1024, (start, peak, outcomes)
     # Without a key, routes that need one answer before reading any of the body.
-    for path in ("/api/v1/check", "/api/v1/private/check", "/api/v1/organisations", "/api/v1/triage"):
+    for path in ("/api/v1/check", "/api/v1/private/evaluate", "/api/v1/organisations", "/api/v1/triage"):
         status, sent = outcomes[(path, False, False)]
         assert status in (401, None) and sent <= 2 * 1024 * 1024, (path, status, sent)
 
@@ -156,7 +156,7 @@ def test_slow_bodies_are_cut_at_the_deadline(served: dict[str, Any]) -> None:
     ("/api/v1/subscriptions", 3_000, False),
     ("/api/v1/subscriptions/verify", 400, False),
     ("/api/v1/organisations", 100_000, True),
-    ("/api/v1/private/check/batch", 2_000, True),
+    ("/api/v1/private/evaluate", 2_000, True),
 ])
 def test_deep_or_malformed_json_is_a_400_problem(served: dict[str, Any], path: str, depth: int,
                                                  with_key: bool) -> None:

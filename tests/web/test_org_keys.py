@@ -166,7 +166,7 @@ def test_scopes_do_not_mix(world: World) -> None:
     _problem(http.get(f"/api/v1/check/{LEAKED}", headers=key), 403)
     _problem(http.post("/api/v1/check", headers=key, json={"numbers": [LEAKED]}), 403)
     _problem(http.get(f"/api/v3/breachedaccount/{LEAKED}", headers=key), 403)
-    _problem(http.post("/api/v1/private/check", headers=key, json={"prefix": 1, "blinded": "00" * 32}), 403)
+    _problem(http.post("/api/v1/private/evaluate", headers=key, json={"blinded": ["00" * 32]}), 403)
     # Neither an admin nor a check key is an organisation; no key is a 401, checked before the body is read.
     _problem(http.get("/api/v1/organisation", headers=world.admin), 403)
     _problem(http.post("/api/v1/organisation/numbers", headers=world.check, json={"numbers": [LEAKED]}), 403)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..services import Services
 
 console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # a path in an error is never cut
 
 
 @contextmanager

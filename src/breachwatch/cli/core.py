@@ -89,12 +89,16 @@ def _parse_date(value: str | None) -> dt.date | None:
 @click.option("--normalizer", type=click.Choice(["fast", "per-row"]), default="fast", show_default=True,
               help="fast: the vectorized path; per-row: libphonenumber on every row (the reference the fast path "
                    "is tested against: same result, about 10x slower).")
+@click.option("--private", "private", is_flag=True,
+              help="Also build the breach's private-check entries in the same read (one OPRF evaluation per "
+                   "number) and publish the served bucket file: the dump is not needed afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], breach_name: str, title: str | None,
            breach_date: str | None, description: str, default_region: str | None, phone_column: str | None,
            country_column: str | None, encoding: str | None, fmt: str | None, table: str | None, replace: bool,
-           scheduler: str | None, allow_insecure_scheduler: bool, normalizer: str, as_json: bool) -> None:
+           scheduler: str | None, allow_insecure_scheduler: bool, normalizer: str, private: bool,
+           as_json: bool) -> None:
     """Load a leaked dump as one breach, whole or not at all: one or more files, a directory, or a zip/tar(.gz)
     archive of them; delimited text (, ; tab | :), JSON lines or documents, SQL dumps, plain lists (each
     optionally .gz), Parquet or xlsx."""
@@ -108,16 +112,17 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], breach_name: str, title:
                                 encoding=encoding, format=fmt, table=table, replace=replace, scheduler=scheduler,
                                 allow_insecure_scheduler=allow_insecure_scheduler, normalizer=normalizer)
         if as_json or not err.is_terminal:
-            report = services.ingest(list(paths), options)
+            report = services.ingest(list(paths), options, private=private)
         else:
-            report = _ingest_with_progress(services, list(paths), options)
+            report = _ingest_with_progress(services, list(paths), options, private)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _print_report(report)
 
 
-def _ingest_with_progress(services: Services, file: Path | list[Path], options: IngestOptions) -> IngestReport:
+def _ingest_with_progress(services: Services, file: Path | list[Path], options: IngestOptions,
+                          private: bool = False) -> IngestReport:
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     started = time.perf_counter()
@@ -130,7 +135,7 @@ def _ingest_with_progress(services: Services, file: Path | list[Path], options: 
             elapsed = max(time.perf_counter() - started, 1e-9)
             bar.update(task, completed=done, total=total, rows=rows, rate=int(rows / elapsed))
 
-        return services.ingest(file, options, progress)
+        return services.ingest(file, options, progress, private=private)
 
 
 def _print_report(report: IngestReport) -> None:

@@ -1,5 +1,6 @@
-"""Private-check commands: `breachwatch private build` (bucket files of a breach) and the client side of
-`breachwatch check --private` (called from the check command)."""
+"""Private-check commands: `breachwatch private build` (a breach's entries, re-read from its dump),
+`breachwatch private publish` (the served bucket file) and the client side of `breachwatch check --private`
+(called from the check command). `ingest --private` builds the entries in the ingest's own read."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def private() -> None:
 def build(ctx: click.Context, file: Path, breach_name: str, default_region: str | None, phone_column: str | None,
           country_column: str | None, encoding: str | None, fmt: str | None, workers: int,
           chunk_rows: int) -> None:
-    """Build (or resume) a breach's private bucket file by re-reading the dump it was ingested from."""
+    """Rebuild (or resume rebuilding) a breach's private entries by re-reading the dump it was ingested from
+    (ingest --private builds them in the ingest's own read), then publish the served bucket file."""
     from ..private.build import DumpOptions
 
     services = services_of(ctx)
@@ -58,6 +60,24 @@ def build(ctx: click.Context, file: Path, breach_name: str, default_region: str 
     resumed = f" ({report.chunks_resumed} of {report.chunks} chunks resumed)" if report.chunks_resumed else ""
     console.print(f"[bold green]built[/] private buckets of [bold]{report.breach}[/]: "
                   f"{report.numbers:,} numbers{resumed} -> {report.path}")
+
+
+@private.command("publish")
+@click.pass_context
+def publish(ctx: click.Context) -> None:
+    """Write the served bucket file again from the breaches' private entries (after a breach was removed or
+    replaced without --private; ingest --private and private build publish by themselves)."""
+    from ..private.build import publish_private
+
+    services = services_of(ctx)
+    with user_errors():
+        header, left_out = publish_private(services.config, services.catalog, services.master_key)
+    size = header.per_bucket * 10
+    console.print(f"[bold green]published[/] {len(header.breaches)} breaches, {header.per_bucket:,} entries "
+                  f"({size:,} bytes) a bucket, generation {header.generation.hex()}")
+    if left_out:
+        console.print(f"[yellow]left out[/] (built for another ingest, key epoch or layout; rebuild them): "
+                      f"{', '.join(left_out)}")
 
 
 def _build(services: Services, breach: str, file: Path, options: DumpOptions, workers: int, chunk_rows: int,
@@ -88,7 +108,7 @@ def _build_with_progress(services: Services, breach: str, file: Path, options: D
 def run_private_check(queries: list[str], server: str | None, api_key: str | None, region: str | None,
                       as_json: bool) -> None:
     """`check --private`: check each number against a server without revealing it."""
-    from ..private.client import private_check
+    from ..private.client import PrivateClient
 
     with user_errors():
         if not server:
@@ -96,7 +116,8 @@ def run_private_check(queries: list[str], server: str | None, api_key: str | Non
         key = api_key or _env_key()
         if not key:
             raise BreachwatchError(f"--private needs an API key: --api-key or ${API_KEY_ENV}")
-        results = [private_check(server, q, key, region) for q in queries]
+        with PrivateClient(server, key) as client:
+            results = client.check_many(queries, region)
     if as_json:
         click.echo(json.dumps([_result_dict(r) for r in results], indent=2))
         return

@@ -74,6 +74,13 @@ class AuditLog:
                              "kind": kind, "numbers": count, "decision": decision})
         self._add(now, [line])
 
+    def record_private(self, client: ClientId, kind: str, count: int, decision: str, now: float) -> None:
+        """One line for a private-check request: `count` evaluations (kind 'oprf') or a bucket download
+        (kind 'bucket'); nothing of what was asked (element, bucket) is recorded."""
+        line = orjson.dumps({"t": round(now, 3), "key": client.key, "ip": client.ip, "subnet": client.subnet,
+                             "kind": kind, "count": count, "decision": decision})
+        self._add(now, [line])
+
     def _day_of(self, now: float) -> str:
         if not self._day_start <= now < self._day_end:
             start = now - now % _DAY

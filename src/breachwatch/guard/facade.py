@@ -16,6 +16,7 @@ from .buckets import BackendUnavailable, Bucket, LimiterBackend, MemoryBackend, 
 from .clients import ClientId
 from .detector import Alert, Detector
 from .policy import KINDS, Policy
+from .private_watch import PrivateWatch
 
 log = logging.getLogger("breachwatch.guard")
 _PLAN_CACHE_SIZE = 65_536  # clients whose buckets and flags are remembered
@@ -60,22 +61,24 @@ class Guard:
         self.policy = policy or Policy()
         self.backend: LimiterBackend = backend or MemoryBackend()
         self.detector = detector or Detector(self.policy.thresholds, self.policy.alert_cooldown)
+        self.private_watch = PrivateWatch(self.policy.thresholds, self.policy.alert_cooldown)
         self.audit = audit
         self.sink: AlertSink = sink or LogSink()
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._plans: dict[ClientId, tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        self._plans: dict[tuple[ClientId, bool], tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]] = {}
         self._plans_policy = self.policy
 
     # ------------------------------------------------------------------------------------------ admit
 
     def admit(self, *, client: ClientId, numbers: int, kind: str, now: float) -> Decision:
-        """Decide whether a request checking `numbers` numbers (or OPRF evaluations) may be answered."""
+        """Decide whether a request checking `numbers` numbers (or OPRF evaluations: kind 'oprf', charged to
+        the private check's own limits) may be answered."""
         if kind not in KINDS:
             raise BreachwatchError(f"unknown request kind {kind!r} (one of {', '.join(KINDS)})")
         if numbers <= 0:
             return _ADMITTED
-        buckets, block_flags, throttle_flags = self._plan(client)
+        buckets, block_flags, throttle_flags = self._plan(client, kind == "oprf")
         request = TakeRequest(buckets, numbers, now, block_flags, throttle_flags, self.policy.throttle_factor)
         try:
             result = self.backend.take(request)
@@ -96,32 +99,34 @@ class Guard:
                 self.audit.record_denied(client, numbers, kind, f"denied:{decision.reason}", now)
         return decision
 
-    def _plan(self, client: ClientId) -> tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]:
+    def _plan(self, client: ClientId, private: bool) -> tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]:
         """A client's buckets, block flags and throttle flags, remembered for recent clients (under the current
         policy): building them takes a dozen string formats and objects a request."""
         plans = self._plans
         if self._plans_policy is not self.policy:
             plans.clear()
             self._plans_policy = self.policy
-        plan = plans.get(client)
+        plan = plans.get((client, private))
         if plan is None:
             if len(plans) >= _PLAN_CACHE_SIZE:
                 plans.clear()
             entities = client.entities()
-            plan = plans[client] = (self.buckets(client), tuple(self._flag("block", e) for e in entities),
-                                    tuple(self._flag("throttle", e) for e in entities))
+            plan = plans[(client, private)] = (self.buckets(client, private),
+                                               tuple(self._flag("block", e) for e in entities),
+                                               tuple(self._flag("throttle", e) for e in entities))
         return plan
 
-    def buckets(self, client: ClientId) -> tuple[Bucket, ...]:
-        """Every bucket a request from `client` is charged to."""
-        limits = self.policy.limits
+    def buckets(self, client: ClientId, private: bool = False) -> tuple[Bucket, ...]:
+        """Every bucket a request from `client` is charged to (`private`: its private-check evaluations)."""
+        limits = self.policy.private_limits if private else self.policy.limits
+        tag = "o" if private else "b"
         if client.anonymous:
             owners = [("anon_ip", client.ip), ("anon_subnet", client.subnet)]
         else:
             assert client.key is not None
             owners = [("key", client.key), ("ip", client.ip), ("subnet", client.subnet)]
         owners.append(("global", "-"))
-        return tuple(Bucket(f"b:{scope}:{owner}:{i}", limit)
+        return tuple(Bucket(f"{tag}:{scope}:{owner}:{i}", limit)
                      for scope, owner in owners for i, limit in enumerate(limits.get(scope, ())))
 
     def _flag(self, kind: str, entity: tuple[str, str]) -> str:
@@ -146,6 +151,20 @@ class Guard:
     def observe_blind(self, *, client: ClientId, count: int, now: float) -> list[Alert]:
         """Record a private check / OPRF request of `count` evaluations (numbers unseen): timing signals."""
         return self._act(self.detector.observe_blind(client, count, now), now)
+
+    def observe_private(self, *, client: ClientId, count: int, now: float) -> list[Alert]:
+        """Record `count` private-check evaluations answered to `client` (numbers unseen): audit, timing
+        signals, and the private path's own (volume, key and address rotation)."""
+        if self.audit is not None:
+            self.audit.record_private(client, "oprf", count, "ok", now)
+        return self._act(self.detector.observe_blind(client, count, now)
+                         + self.private_watch.evaluations(client, count, now), now)
+
+    def observe_download(self, *, client: ClientId, now: float) -> list[Alert]:
+        """Record one private bucket download by `client` (which bucket is not recorded)."""
+        if self.audit is not None:
+            self.audit.record_private(client, "bucket", 1, "ok", now)
+        return self._act(self.private_watch.download(client, now), now)
 
     def _act(self, alerts: list[Alert], now: float) -> list[Alert]:
         for alert in alerts:
@@ -176,7 +195,7 @@ class Guard:
         """Counters and gauges for /metrics: 'name' or 'name:label' -> value."""
         with self._lock:
             counts = dict(self._counts)
-        for name, value in self.detector.stats().items():
+        for name, value in {**self.detector.stats(), **self.private_watch.stats()}.items():
             counts[f"guard_detector_{name}"] = value
         return counts
 

@@ -15,7 +15,8 @@ from ..errors import ConfigError
 SCOPES: tuple[str, ...] = ("key", "ip", "subnet", "anon_ip", "anon_subnet", "global")
 #: What a client can ask for; each costs one unit per number (a batch of 1,000 costs 1,000).
 KINDS: tuple[str, ...] = ("check", "private-check", "oprf")
-SIGNALS: tuple[str, ...] = ("sweep", "coverage", "miss-ratio", "hit-ratio", "rate", "regularity", "campaign")
+SIGNALS: tuple[str, ...] = ("sweep", "coverage", "miss-ratio", "hit-ratio", "rate", "regularity", "campaign",
+                             "private-volume", "private-rotation", "private-downloads")
 ACTIONS: tuple[str, ...] = ("log", "alert", "throttle", "block")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -44,6 +45,16 @@ DEFAULT_LIMITS: dict[str, tuple[Limit, ...]] = {
     "anon_subnet": (Limit(300, 3600), Limit(1000, 86400)),
     "global": (Limit(600_000, 60),),  # 10,000 checks/s: the design capacity of one small deployment
 }
+#: The private check's evaluations have a budget of their own, far below the checks': a person checks a few
+#: numbers (an organisation monitors its ranges instead), and each evaluation is a full membership test.
+DEFAULT_PRIVATE_LIMITS: dict[str, tuple[Limit, ...]] = {
+    "key": (Limit(100, 86400),),
+    "ip": (Limit(300, 86400),),
+    "subnet": (Limit(1000, 86400),),
+    "anon_ip": (Limit(30, 86400),),  # the HTTP route needs a key; these bound any other caller
+    "anon_subnet": (Limit(300, 86400),),
+    "global": (Limit(1_000_000, 86400),),
+}
 
 
 @dataclass(frozen=True)
@@ -69,14 +80,24 @@ class Thresholds:
     campaign_touches: int = 2       # numbers a client may check in hot blocks before it is acted on
     max_entities: int = 200_000     # bounded memory: entities (keys, IPs, subnets) tracked at once
     max_blocks: int = 500_000       # bounded memory: 1,000-blocks tracked globally
+    private_volume: int = 60        # private-check evaluations of one key, address or subnet ...
+    private_volume_window: float = 86400.0  # ... within about this many seconds
+    private_keys_per_address: int = 3  # distinct keys evaluating from one address or subnet ...
+    private_addresses_per_key: int = 6  # ... or distinct addresses one key evaluates from ...
+    private_rotation_window: float = 86400.0  # ... within this many seconds
+    private_downloads: int = 200    # bucket downloads of one address before their ratio is judged ...
+    private_download_ratio: float = 4.0  # ... fire above this many downloads per evaluation
+    private_download_window: float = 3600.0
 
 
 DEFAULT_ACTIONS: dict[str, str] = {
     "sweep": "block", "coverage": "block", "miss-ratio": "block", "hit-ratio": "block",
     "rate": "throttle", "regularity": "alert", "campaign": "block",
+    "private-volume": "alert", "private-rotation": "block", "private-downloads": "throttle",
 }
 _COUNT_FIELDS = ("sweep_distinct", "coverage_blocks", "ratio_min_checks", "anon_ratio_min_checks", "regular_min_gaps",
-                 "campaign_distinct", "campaign_touches")
+                 "campaign_distinct", "campaign_touches", "private_volume", "private_keys_per_address",
+                 "private_addresses_per_key", "private_downloads")
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,7 @@ class Policy:
     """Everything configurable about the guard."""
 
     limits: dict[str, tuple[Limit, ...]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    private_limits: dict[str, tuple[Limit, ...]] = field(default_factory=lambda: dict(DEFAULT_PRIVATE_LIMITS))
     thresholds: Thresholds = field(default_factory=Thresholds)
     actions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
     block_seconds: float = 86400.0
@@ -112,19 +134,20 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
-def parse_limits(text: str) -> dict[str, tuple[Limit, ...]]:
-    """'key=1000/1h+20000/10d;anon_ip=30/1h' -> limits (scopes not named keep their defaults)."""
-    limits = dict(DEFAULT_LIMITS)
+def parse_limits(text: str, defaults: dict[str, tuple[Limit, ...]] | None = None,
+                 setting: str = "BREACHWATCH_GUARD_LIMITS") -> dict[str, tuple[Limit, ...]]:
+    """'key=1000/1h+20000/10d;anon_ip=30/1h' -> limits (scopes not named keep their `defaults`)."""
+    limits = dict(DEFAULT_LIMITS if defaults is None else defaults)
     for part in filter(None, (p.strip() for p in text.split(";"))):
         scope, _, spec = part.partition("=")
         scope = scope.strip()
         if scope not in SCOPES:
-            raise ConfigError(f"BREACHWATCH_GUARD_LIMITS: unknown scope {scope!r} (one of {', '.join(SCOPES)})")
+            raise ConfigError(f"{setting}: unknown scope {scope!r} (one of {', '.join(SCOPES)})")
         parsed = []
         for bucket in spec.split("+"):
             cap, _, period = bucket.partition("/")
             if not cap.strip().isdigit() or not period:
-                raise ConfigError(f"BREACHWATCH_GUARD_LIMITS: bad limit {bucket!r} for {scope} (use e.g. 1000/1h)")
+                raise ConfigError(f"{setting}: bad limit {bucket!r} for {scope} (use e.g. 1000/1h)")
             parsed.append(Limit(int(cap), parse_duration(period)))
         limits[scope] = tuple(parsed)
     return limits
@@ -171,6 +194,9 @@ def policy_from_config(config: Config) -> Policy:
     policy = Policy()
     if config.guard_limits:
         policy = replace(policy, limits=parse_limits(config.guard_limits))
+    if config.private_limits:
+        policy = replace(policy, private_limits=parse_limits(config.private_limits, DEFAULT_PRIVATE_LIMITS,
+                                                             "BREACHWATCH_PRIVATE_LIMITS"))
     if config.guard_thresholds:
         policy = replace(policy, thresholds=parse_thresholds(config.guard_thresholds))
     if config.guard_actions:

@@ -22,8 +22,10 @@ class Gateway(Protocol):
     rng: random.Random
     numbers: Numbers
 
-    def request(self, client: ClientId, numbers: list[str], now: float) -> tuple[bool, int, list[int]]:
-        """(answered, retry_after, breach count per number) of one request at `now`."""
+    def request(self, client: ClientId, numbers: list[str], now: float,
+                private: bool = False) -> tuple[bool, int, list[int]]:
+        """(answered, retry_after, breach count per number) of one request at `now` (`private`: through the
+        private check, evaluate then one bucket download per number, where the server sees no number)."""
         ...
 
 
@@ -47,9 +49,10 @@ class Actor:
         """Do the next thing; return when to act again (None when finished)."""
         raise NotImplementedError
 
-    def ask(self, sim: Gateway, client: ClientId, numbers: list[str], now: float) -> tuple[bool, int]:
+    def ask(self, sim: Gateway, client: ClientId, numbers: list[str], now: float,
+            private: bool = False) -> tuple[bool, int]:
         """Send one request; count what was learned; return (answered, retry_after)."""
-        allowed, retry_after, found = sim.request(client, numbers, now)
+        allowed, retry_after, found = sim.request(client, numbers, now, private)
         if self.detected is not None and self.learned_at_detection is None:
             self.learned_at_detection = self.learned + sum(1 for f in found if f)
         if not allowed:
@@ -171,6 +174,31 @@ class Distributed(Actor):
         else:
             self.resting[who] = now + retry_after
         return now + rng.expovariate(1 / self.mean_gap)
+
+
+@dataclass
+class PrivateScraper(Actor):
+    """Enumeration through the private check: batches of evaluations (each a full membership test), cycling
+    through keys and addresses to multiply the per-key budget, each identity resting when refused."""
+
+    batch: int = 64
+    mean_gap: float = 30.0
+    source: str = "US"
+    turn: int = 0
+    resting: dict[int, float] = field(default_factory=dict)
+
+    def act(self, sim: Gateway, now: float) -> float | None:
+        """See Actor.act."""
+        ready = [i for i in range(len(self.clients)) if self.resting.get(i, 0.0) <= now]
+        if not ready:
+            return min(self.resting.values())
+        who = ready[self.turn % len(ready)]
+        self.turn += 1
+        numbers = [sim.numbers.draw(self.source) for _ in range(self.batch)]
+        answered, retry_after = self.ask(sim, self.clients[who], numbers, now, private=True)
+        if not answered:
+            self.resting[who] = now + retry_after
+        return now + sim.rng.expovariate(1 / self.mean_gap)
 
 
 def block_start(e164: str) -> int:

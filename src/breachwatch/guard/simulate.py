@@ -23,6 +23,7 @@ from .sim_actors import (
     Distributed,
     Organisation,
     Person,
+    PrivateScraper,
     Sweeper,
     block_start,
     lognormal_size,
@@ -78,13 +79,23 @@ class Sim:
                 if actor not in owners:
                     owners.append(actor)
 
-    def request(self, client: ClientId, numbers: list[str], now: float) -> tuple[bool, int, list[int]]:
-        """One API request through the real guard: (answered, retry_after, breach counts)."""
-        decision = self.guard.admit(client=client, numbers=len(numbers), kind="check", now=now)
+    def request(self, client: ClientId, numbers: list[str], now: float,
+                private: bool = False) -> tuple[bool, int, list[int]]:
+        """One API request through the real guard: (answered, retry_after, breach counts). A private one is
+        charged to the evaluation budget and shows the guard only counts: evaluations, then one bucket
+        download per number from the same address without a key."""
+        decision = self.guard.admit(client=client, numbers=len(numbers), kind="oprf" if private else "check",
+                                    now=now)
         if not decision.allowed:
             return False, decision.retry_after, []
         found = [1 if self.index.leaked(n) else 0 for n in numbers]
-        alerts = self.guard.observe(client=client, e164_numbers=numbers, found=found, now=now)
+        if private:
+            alerts = self.guard.observe_private(client=client, count=len(numbers), now=now)
+            downloader = ClientId(None, client.ip, client.subnet)
+            for _ in numbers:
+                alerts += self.guard.observe_download(client=downloader, now=now)
+        else:
+            alerts = self.guard.observe(client=client, e164_numbers=numbers, found=found, now=now)
         for alert in alerts:
             self.alerts.append(alert)
             for entity in alert.targets:
@@ -152,6 +163,10 @@ def _attacker(sim: Sim, strategy: str) -> Actor:
         first = block_start(numbers.draw("GB"))
         return Distributed(strategy, False, clients, start, numbers=[f"+{first + i}" for i in range(100_000)],
                            per_request=1, mean_gap=60.0)
+    if strategy == "private":  # the private check: 30 keys over 6 addresses, batches of 64 evaluations
+        addresses = [ids.ip() for _ in range(6)]
+        clients = [ids.client(ids.key(), addresses[k % 6]) for k in range(30)]
+        return PrivateScraper(strategy, False, clients, start, batch=64, mean_gap=30.0, source="US")
     if strategy == "proxies":  # anonymous random sampling through 300 residential addresses
         clients = [ids.client(None, ids.ip()) for _ in range(300)]
         return Distributed(strategy, False, clients, start, per_request=10, mean_gap=20.0, source="MY")

@@ -3,4 +3,4 @@ without loading the simulator)."""
 
 from __future__ import annotations
 
-STRATEGIES: tuple[str, ...] = ("sequential", "random", "verify", "low-and-slow", "burst", "proxies")
+STRATEGIES: tuple[str, ...] = ("sequential", "random", "verify", "low-and-slow", "burst", "proxies", "private")

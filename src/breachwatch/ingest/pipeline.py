@@ -33,7 +33,7 @@ from .rows import PieceRows, read_pieces
 from .runners import Call, Runner, open_runner, run_in_order
 from .runs import merged_buckets
 from .sniff import RECORD_FILE_FORMATS, DumpLayout, SniffChoices, format_from_name, sniff_layout, sniff_stream
-from .tasks import NORMALIZERS, SAMPLES_PER_REASON, PieceResult, PieceTask, run_task, warm_up
+from .tasks import NORMALIZERS, SAMPLES_PER_REASON, PieceHook, PieceResult, PieceTask, run_task, warm_up
 
 ProgressCallback = Callable[[int, int, int], None]
 """Called with (rows read, bytes of the file read, file size in bytes)."""
@@ -66,6 +66,11 @@ class IngestOptions:
     normalizer: str = "fast"
     #: For SQL dumps: the table to read (default: the only table with rows).
     table: str | None = None
+    #: Extra work on every piece's numbers in the same read (`ingest --private`), and what the lead does with
+    #: its results once the segment is written (given the work directory and the segment checksum), before
+    #: the breach is published.
+    piece_hook: PieceHook | None = None
+    after_merge: Callable[[Path, str], None] | None = None
 
 
 def validate_options(options: IngestOptions) -> None:
@@ -179,8 +184,8 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
             report.files.append(_file_entry(layout))
             report.notes.extend(f"{layout.path}: {note}" for note in layout.notes)
             for piece in pieces:
-                yield run_task, (PieceTask(number, piece, layout, default_region, automata, options.normalizer),
-                                 ref, work)
+                yield run_task, (PieceTask(number, piece, layout, default_region, automata, options.normalizer,
+                                           options.piece_hook), ref, work)
                 number += 1
                 rows = (report.rows if isinstance(piece, Piece)
                         else report.rows + len(piece.phones) + len(piece.malformed))
@@ -219,6 +224,12 @@ def _ingest_locked(config: Config, catalog: Catalog, hasher: NumberHasher, home:
                                    f"{report.rows} rows "
                                    f"(rejected: {_reasons_text(report)}); nothing was loaded")
         checksum = writer.publish()
+        if options.after_merge is not None:
+            try:
+                options.after_merge(workdir, checksum)
+            except BaseException:
+                segment_path.unlink(missing_ok=True)
+                raise
         _finish_report(report, writer.count, region_counts, region_valid, seen_mask, started)
         breach = _breach_from(options, report, segment_path.name, checksum)
         countries = [CountryCount(REGIONS[i], int(region_counts[i]), int(region_valid[i]))

@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,16 @@ NORMALIZERS: dict[str, Callable[[Texts, Hints, str | None], NormalizedBatch]] = 
     "fast": normalize_many, "per-row": normalize_many_rows}
 
 
+@dataclass(frozen=True)
+class PieceHook:
+    """More work done on every piece by the task that normalized it, while its numbers exist (the private
+    check's entries: `ingest --private`): fn(ref, numbers, masks, workdir, piece number, *args), a plain
+    function (picklable by reference) with public arguments only; it writes its own files into workdir."""
+
+    fn: Callable[..., None]
+    args: tuple[Any, ...] = ()
+
+
 @dataclass
 class PieceTask:
     """One piece of a dump for one task: its lines (a `Piece`, read into rows by the task itself) or the rows
@@ -40,6 +51,8 @@ class PieceTask:
     automata: str | None = None
     #: "fast" or "per-row" (see NORMALIZERS).
     normalizer: str = "fast"
+    #: Run on the piece's accepted numbers once they are hashed (see PieceHook).
+    hook: PieceHook | None = None
 
 
 @dataclass
@@ -62,11 +75,13 @@ def run_task(task: PieceTask, ref: taskkeys.KeyRef, workdir: str) -> PieceResult
         with contextlib.suppress(OSError, ValueError, KeyError):  # unreadable: this worker builds its own
             use_automata(task.automata)
     rows = task.piece if isinstance(task.piece, PieceRows) else rows_of_piece(task.layout, task.piece)
-    return process_rows(task, rows, hasher, workdir)
+    return process_rows(task, rows, hasher, workdir, ref)
 
 
-def process_rows(task: PieceTask, rows: PieceRows, hasher: NumberHasher, workdir: str) -> PieceResult:
-    """Normalize and hash the rows of one piece and write them as its run in `workdir`; returns its counts."""
+def process_rows(task: PieceTask, rows: PieceRows, hasher: NumberHasher, workdir: str,
+                 ref: taskkeys.KeyRef | None = None) -> PieceResult:
+    """Normalize and hash the rows of one piece and write them as its run in `workdir` (and run the task's
+    hook, given `ref`, on its accepted numbers); returns its counts."""
     result = PieceResult(task.number, rows=len(rows.phones) + len(rows.malformed))
     for row, why in rows.malformed:
         _reject(result, why.split(":", 1)[0], row, "")
@@ -80,6 +95,8 @@ def process_rows(task: PieceTask, rows: PieceRows, hasher: NumberHasher, workdir
         result.seen_mask = int(np.bitwise_or.reduce(masks))
     write_run(run_path(Path(workdir), task.number), hasher.hash_many(norm.numbers[keep]), masks,
               norm.region[keep], (norm.status[keep] == Status.VALID).astype(np.uint8))
+    if task.hook is not None and ref is not None:
+        task.hook.fn(ref, norm.numbers[keep], masks, workdir, task.number, *task.hook.args)
     return result
 
 

@@ -1,16 +1,16 @@
-"""Building a breach's private bucket file from its dump, after the breach was ingested.
+"""Building the private check's files: during ingest (`ingest_hooks`, the usual way: the same read of the dump),
+or by re-reading a dump after ingest (`build_private`), then publishing the served file (`publish_private`).
 
-The index keeps only keyed 64-bit hashes, so the E.164 numbers the OPRF needs come from the dump itself: it
-is read again with the same reader (`ingest/rows.py`) and normalization policy as ingest, and every number read
-must be in the breach's index segment (which also supplies its data classes) — a different file is refused.
-Numbers exist only in memory: checkpoints hold (bucket, tag, entry key, mask) per number, never a number.
+The OPRF needs E.164 numbers, which the index does not keep (only keyed hashes), so entries are made while
+the numbers exist: in the ingest task that normalizes them (`piece_records`, a plain function run on ingest's
+runners: a local pool or a Dask cluster, given a `taskkeys.KeyRef`, never the OPRF key, which each worker
+process derives from its own copy of the master secret). Tasks write work records (`parts.RECORD`: bucket,
+tag, pad, mask; never a number) beside their runs; the lead merges them into the breach's part file and
+republishes the served file. After that the dump is not needed for private checks.
 
-Work is split into chunks of the dump (`chunk_rows` rows read serially, as `PieceRows`). Each chunk is
-normalized and evaluated by a task on ingest's runners (`ingest/runners.py`: a local process pool or a Dask
-cluster; `evaluate_rows` is a plain function, given a `taskkeys.KeyRef`, never the OPRF key, which each worker
-process derives from its own copy of the master secret), and its result is checkpointed under
-HOME/private/work/BREACH/; an interrupted build resumes at the first missing chunk. The file is published by
-an atomic rename; the ordinary check does not depend on it and keeps working.
+`build_private` does the same from a dump given again (re-building after a key rotation, or for a breach
+ingested without --private): chunks are evaluated as tasks, checkpointed under HOME/private/work/BREACH/ and
+resumed after an interruption; every number read must be in the breach's segment (which gives its masks).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import shutil
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -39,28 +38,14 @@ from ..ingest.cluster import check_scheduler
 from ..ingest.rows import read_rows
 from ..ingest.runners import Call, Runner, open_runner, run_in_order
 from ..ingest.sniff import DumpLayout, sniff_layout
+from ..ingest.tasks import PieceHook
 from ..phone import Status, normalize_many
-from . import oprf
-from .protocol import (
-    BUCKETS,
-    ENTRY_BYTES,
-    HEADER_SIZE,
-    PREFIX_BITS,
-    FileHeader,
-    bucket_path,
-    entry_key,
-    entry_tag,
-    key_id,
-    prefix_of,
-    seal_entry,
-    server_key,
-)
+from . import parts
+from .protocol import DEFAULT_LAYOUT, PREFIX_BITS, Layout, key_id, pad_key, server_key
+from .served import ServedHeader, publish
 
 BuildProgress = Callable[[str, int, int], None]
-"""Called with (phase, done, total): phase 'evaluate' counts bytes of the dump, 'write' counts entries."""
-
-RECORD = np.dtype([("bucket", "<u4"), ("tag", "u1", (16,)), ("key", "u1", (32,)), ("mask", "<u2")])
-PASSES = 16  # the final merge reads checkpoints in this many bucket ranges, bounding its memory
+"""Called with (phase, done, total): phase 'evaluate' counts bytes of the dump, 'publish' counts buckets."""
 
 
 @dataclass(frozen=True)
@@ -85,68 +70,135 @@ class BuildReport:
     path: str = ""
 
 
-def evaluate_rows(ref: taskkeys.KeyRef, breach: str, phones: list[str], hints: list[str | None] | None,
-                  default_region: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Normalize one chunk of raw rows and evaluate the OPRF (under this process's copy of the key `ref`
-    names) on each distinct number: (E.164 integers, buckets, tags, entry keys), the last two as (n, 16) and
-    (n, 32) uint8 arrays."""
-    sk = taskkeys.derived_key(ref, "oprf", _oprf_secret)
-    norm = normalize_many(phones, hints, default_region)
-    numbers = np.unique(norm.numbers[norm.status != Status.REJECTED])
-    buckets = np.empty(numbers.shape[0], dtype=np.uint32)
-    tags = np.empty((numbers.shape[0], 16), dtype=np.uint8)
-    keys = np.empty((numbers.shape[0], 32), dtype=np.uint8)
-    for i, number in enumerate(numbers.tolist()):
-        e164 = f"+{number}"
-        output = oprf.evaluate(sk, e164.encode("ascii"))
-        buckets[i] = prefix_of(e164)
-        tags[i] = np.frombuffer(entry_tag(output, breach), dtype=np.uint8)
-        keys[i] = np.frombuffer(entry_key(output, breach), dtype=np.uint8)
-    return numbers, buckets, tags, keys
+def _oprf_key(ref: taskkeys.KeyRef, epoch: int) -> bytes:
+    return taskkeys.derived_key(ref, f"oprf-epoch-{epoch}", lambda master: server_key(master, epoch).sk)
 
 
-def _oprf_secret(master: bytes) -> bytes:
-    return server_key(master).sk
+def _distinct(numbers: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct numbers, each with the OR of its masks."""
+    if numbers.shape[0] == 0:
+        return numbers, masks
+    order = np.argsort(numbers, kind="stable")
+    numbers, masks = numbers[order], masks[order]
+    starts = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
+    return numbers[starts], np.bitwise_or.reduceat(masks, starts)
+
+
+def records_path(workdir: Path | str, piece: int) -> Path:
+    """Where an ingest task writes the private work records of its piece."""
+    return Path(workdir) / f"private-{piece:07d}.npy"
+
+
+def piece_records(ref: taskkeys.KeyRef, numbers: np.ndarray, masks: np.ndarray, workdir: str, piece: int,
+                  breach: str, epoch: int, prefix_bits: int) -> None:
+    """Ingest hook, run by the task of one piece: evaluate the OPRF (with this process's copy of the key `ref`
+    names) on the piece's distinct numbers and write their work records beside the piece's run."""
+    numbers, masks = _distinct(numbers, masks)
+    records = parts.evaluate_numbers(_oprf_key(ref, epoch), breach, numbers, masks, prefix_bits)
+    parts.write_records(records_path(workdir, piece), records)
+
+
+def ingest_hooks(config: Config, master_key: bytes, breach: str,
+                 layout: Layout = DEFAULT_LAYOUT) -> tuple[PieceHook, Callable[[Path, str], None]]:
+    """For `ingest --private`: the hook every piece's task runs, and what the lead runs once the segment is
+    written (given the ingest's work directory and the segment checksum): merge the records into the
+    breach's part file. Publishing the served file is `publish_private`, after the catalog has the breach."""
+    epoch = config.private_key_epoch
+    kid = key_id(server_key(master_key, epoch))
+    hook = PieceHook(piece_records, (breach, epoch, layout.prefix_bits))
+
+    def merge(workdir: Path, checksum: str) -> None:
+        home = DataHome(config)
+        home.private_parts.mkdir(parents=True, exist_ok=True, mode=0o700)
+        paths = sorted(Path(workdir).glob("private-*.npy"))
+        parts.write_part(paths, parts.part_path(home.private_parts, breach),
+                         parts.PartHeader(layout.prefix_bits, epoch, 0, kid, checksum))
+
+    return hook, merge
+
+
+def publish_private(config: Config, catalog: Catalog, master_key: bytes, layout: Layout = DEFAULT_LAYOUT,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[ServedHeader, list[str]]:
+    """Write the served file from the part files of the catalog's breaches that are current (built for the
+    breach's present segment, this key epoch and layout); returns its header and the breaches left out."""
+    home = DataHome(config)
+    epoch = config.private_key_epoch
+    kid = key_id(server_key(master_key, epoch))
+    chosen: dict[str, tuple[Path, str]] = {}
+    left_out: list[str] = []
+    for breach in catalog.list_breaches():
+        path = parts.part_path(home.private_parts, breach.name)
+        if not path.exists():
+            continue
+        try:
+            part = parts.PartFile(path)
+        except BreachwatchError:
+            left_out.append(breach.name)
+            continue
+        h = part.header
+        part.close()
+        if (h.prefix_bits, h.epoch, h.key_id, h.segment_checksum) == (layout.prefix_bits, epoch, kid,
+                                                                      breach.segment_checksum):
+            chosen[breach.name] = (path, breach.segment_checksum)
+        else:
+            left_out.append(breach.name)
+    home.private.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _lock(home.private, "served"):
+        header = publish(home.private, chosen, kid, epoch, pad_key(master_key, epoch), layout, progress)
+    return header, sorted(left_out)
 
 
 @contextlib.contextmanager
-def _build_lock(directory: Path, breach: str) -> Iterator[None]:
-    with open(directory / f".{breach}.lock", "w") as handle:
+def _lock(directory: Path, name: str) -> Iterator[None]:
+    with open(directory / f".{name}.lock", "w") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BreachwatchError(f"a private build of breach {breach!r} is already running") from None
+            raise BreachwatchError(f"a private build of {name!r} is already running") from None
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+# ---------------------------------------------------------------------------------- rebuild from a dump
+
+def evaluate_rows(ref: taskkeys.KeyRef, breach: str, epoch: int, prefix_bits: int, phones: list[str],
+                  hints: list[str | None] | None, default_region: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Normalize one chunk of raw rows and evaluate the OPRF (under this process's copy of the key `ref`
+    names) on each distinct number: (E.164 integers, their work records without masks, in number order)."""
+    norm = normalize_many(phones, hints, default_region)
+    numbers = np.unique(norm.numbers[norm.status != Status.REJECTED])
+    records = parts.evaluate_numbers(_oprf_key(ref, epoch), breach, numbers,
+                                     np.zeros(numbers.shape[0], dtype=np.uint16), prefix_bits, sort=False)
+    return numbers, records
+
+
 def build_private(config: Config, catalog: Catalog, hasher: NumberHasher, master_key: bytes, breach_name: str,
                   dump: str | Path, options: DumpOptions | None = None, *, workers: int = 2,
                   chunk_rows: int = 50_000, progress: BuildProgress | None = None,
-                  runner: Runner | None = None) -> BuildReport:
-    """Build (or resume building) the private bucket file of an ingested breach from its dump; the chunks are
-    evaluated on `runner` (default: the Dask cluster the settings name, else a pool of `workers` local
-    processes)."""
+                  runner: Runner | None = None, layout: Layout = DEFAULT_LAYOUT) -> BuildReport:
+    """Build (or resume building) the part file of an ingested breach from its dump, then publish the served
+    file; chunks are evaluated on `runner` (default: the Dask cluster the settings name, else a pool of
+    `workers` local processes)."""
     options = options or DumpOptions()
     if taskkeys.hold(master_key) != hasher.fingerprint:
         raise ConfigError("the master key and the index hasher given to the private build do not match")
     if runner is None and config.dask_scheduler:
         check_scheduler(config.dask_scheduler, config.dask_allow_insecure)
     breach = catalog.get_breach(breach_name)
-    layout = sniff_layout(dump, phone_column=options.phone_column, country_column=options.country_column,
-                          encoding=options.encoding, format=options.format)
-    pair = server_key(master_key)
+    dump_layout = sniff_layout(dump, phone_column=options.phone_column, country_column=options.country_column,
+                               encoding=options.encoding, format=options.format)
+    epoch = config.private_key_epoch
+    kid = key_id(server_key(master_key, epoch))
     home = DataHome(config)
-    directory = home.private
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.private_parts.mkdir(parents=True, exist_ok=True, mode=0o700)
     workdir = home.private_work / breach.name
-    meta = {"breach": breach.name, "segment_checksum": breach.segment_checksum, "key_id": key_id(pair).hex(),
-            "chunk_rows": chunk_rows, "prefix_bits": PREFIX_BITS, "dump_size": Path(dump).stat().st_size,
-            "default_region": options.default_region}
+    meta = {"breach": breach.name, "segment_checksum": breach.segment_checksum, "key_id": kid.hex(),
+            "epoch": epoch, "chunk_rows": chunk_rows, "prefix_bits": layout.prefix_bits,
+            "dump_size": Path(dump).stat().st_size, "default_region": options.default_region, "version": 2}
     report = BuildReport(breach.name)
-    with _build_lock(directory, breach.name):
+    with _lock(home.private, breach.name):
         _prepare_workdir(workdir, meta)
         segment = SegmentReader(home.segments / breach.segment_file, hasher.fingerprint, breach.segment_checksum)
         own = runner is None
@@ -154,21 +206,25 @@ def build_private(config: Config, catalog: Catalog, hasher: NumberHasher, master
             runner = open_runner(config.dask_scheduler, config.dask_allow_insecure, workers=workers,
                                  master_key=master_key)
         try:
-            _evaluate_chunks(layout, taskkeys.key_ref(home.root, hasher.fingerprint), breach.name, options,
-                             workdir, segment, hasher, runner, chunk_rows, report, progress)
+            _evaluate_chunks(dump_layout, taskkeys.key_ref(home.root, hasher.fingerprint), breach.name, epoch,
+                             layout.prefix_bits, options, workdir, segment, hasher, runner, chunk_rows, report,
+                             progress)
         finally:
             if own:
                 runner.close()
             segment.close()
+        final = parts.part_path(home.private_parts, breach.name)
+        report.numbers = parts.write_part(sorted(workdir.glob("chunk-*.npy")), final,
+                                          parts.PartHeader(layout.prefix_bits, epoch, 0, kid,
+                                                           breach.segment_checksum))
         if report.numbers != breach.pwn_count:
+            final.unlink(missing_ok=True)
             raise BreachwatchError(f"{dump}: holds {report.numbers:,} of the {breach.pwn_count:,} numbers of "
                                    f"breach {breach.name!r}; give the whole dump it was ingested from")
-        final = bucket_path(directory, breach.name)
-        _write_bucket_file(workdir, report.chunks, final,
-                           FileHeader(PREFIX_BITS, ENTRY_BYTES, 0, key_id(pair), breach.segment_checksum),
-                           breach.name, progress)
         shutil.rmtree(workdir, ignore_errors=True)
         report.path = str(final)
+    publish_private(config, catalog, master_key, layout,
+                    None if progress is None else (lambda done, total: progress("publish", done, total)))
     return report
 
 
@@ -190,9 +246,9 @@ def _chunk_path(workdir: Path, i: int) -> Path:
     return workdir / f"chunk-{i:07d}.npy"
 
 
-def _evaluate_chunks(layout: DumpLayout, ref: taskkeys.KeyRef, breach: str, options: DumpOptions,
-                     workdir: Path, segment: SegmentReader, hasher: NumberHasher, runner: Runner,
-                     chunk_rows: int, report: BuildReport, progress: BuildProgress | None) -> None:
+def _evaluate_chunks(layout: DumpLayout, ref: taskkeys.KeyRef, breach: str, epoch: int, prefix_bits: int,
+                     options: DumpOptions, workdir: Path, segment: SegmentReader, hasher: NumberHasher,
+                     runner: Runner, chunk_rows: int, report: BuildReport, progress: BuildProgress | None) -> None:
     total_bytes = Path(layout.path).stat().st_size
     region = options.default_region.upper() if options.default_region else None
     submitted: deque[tuple[int, int]] = deque()  # (chunk, bytes of the dump read) of each task, in order
@@ -200,97 +256,35 @@ def _evaluate_chunks(layout: DumpLayout, ref: taskkeys.KeyRef, breach: str, opti
     def calls() -> Iterator[Call]:
         for i, rows in enumerate(read_rows(layout, chunk_rows)):
             report.chunks = i + 1
-            done = _chunk_path(workdir, i)
-            if done.exists():
+            if _chunk_path(workdir, i).exists():
                 report.chunks_resumed += 1
-                report.numbers += int(np.load(done, mmap_mode="r").shape[0])
                 if progress is not None:
                     progress("evaluate", rows.bytes_read, total_bytes)
                 continue
             submitted.append((i, rows.bytes_read))
-            yield evaluate_rows, (ref, breach, rows.phones, rows.hints, region)
+            yield evaluate_rows, (ref, breach, epoch, prefix_bits, rows.phones, rows.hints, region)
 
-    def checkpoint(result: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+    def checkpoint(result: tuple[np.ndarray, np.ndarray]) -> None:
         i, done_bytes = submitted.popleft()
-        numbers, buckets, tags, keys = result
-        report.numbers += _checkpoint(workdir, i, numbers, buckets, tags, keys, segment, hasher, layout.path)
+        numbers, records = result
+        _checkpoint(workdir, i, numbers, records, segment, hasher, layout.path)
         if progress is not None:
             progress("evaluate", done_bytes, total_bytes)
 
     run_in_order(runner, calls(), checkpoint)
-    # Chunks overlap when a number repeats across them; count distinct numbers by (bucket, tag) at the end.
-    report.numbers = _distinct(workdir, report.chunks)
 
 
-def _checkpoint(workdir: Path, i: int, numbers: np.ndarray, buckets: np.ndarray, tags: np.ndarray,
-                keys: np.ndarray, segment: SegmentReader, hasher: NumberHasher, dump: str) -> int:
+def _checkpoint(workdir: Path, i: int, numbers: np.ndarray, records: np.ndarray, segment: SegmentReader,
+                hasher: NumberHasher, dump: str) -> None:
     found, masks = segment.get_many(hasher.hash_many(numbers))
     if not found.all():
         missing = int((~found).sum())
         raise BreachwatchError(f"{dump}: {missing:,} numbers in it are not in this breach's index; "
                                "is this the dump (and --default-region) it was ingested with?")
-    records = np.empty(numbers.shape[0], dtype=RECORD)
-    records["bucket"], records["tag"], records["key"], records["mask"] = buckets, tags, keys, masks
-    records = records[np.argsort(records["bucket"], kind="stable")]
-    tmp = workdir / f".chunk-{i:07d}.tmp.npy"
-    np.save(tmp, records)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, _chunk_path(workdir, i))
-    return int(numbers.shape[0])
+    records = records.copy()
+    records["mask"] = masks
+    parts.write_records(_chunk_path(workdir, i), parts.sort_records(records))
 
 
-def _ranges() -> list[tuple[int, int]]:
-    step = BUCKETS // PASSES
-    return [(lo, lo + step) for lo in range(0, BUCKETS, step)]
-
-
-def _gather(workdir: Path, chunks: int, lo: int, hi: int) -> np.ndarray:
-    """Distinct records with bucket in [lo, hi), sorted by (bucket, tag)."""
-    parts = []
-    for i in range(chunks):
-        records = np.load(_chunk_path(workdir, i), mmap_mode="r")
-        b = records["bucket"]
-        parts.append(np.array(records[np.searchsorted(b, lo):np.searchsorted(b, hi)]))
-    merged = np.concatenate(parts) if parts else np.empty(0, dtype=RECORD)
-    if merged.shape[0] == 0:
-        return merged
-    tag_hi = merged["tag"][:, :8].copy().view(">u8").ravel()
-    tag_lo = merged["tag"][:, 8:].copy().view(">u8").ravel()
-    order = np.lexsort((tag_lo, tag_hi, merged["bucket"]))
-    merged, tag_hi, tag_lo = merged[order], tag_hi[order], tag_lo[order]
-    first = np.ones(merged.shape[0], dtype=bool)
-    first[1:] = ((merged["bucket"][1:] != merged["bucket"][:-1]) | (tag_hi[1:] != tag_hi[:-1])
-                 | (tag_lo[1:] != tag_lo[:-1]))
-    return merged[first]
-
-
-def _distinct(workdir: Path, chunks: int) -> int:
-    return sum(int(_gather(workdir, chunks, lo, hi).shape[0]) for lo, hi in _ranges())
-
-
-def _write_bucket_file(workdir: Path, chunks: int, final: Path, header: FileHeader, breach: str,
-                       progress: BuildProgress | None) -> None:
-    tmp = final.with_name(f".{final.name}.tmp")
-    counts = np.zeros(BUCKETS, dtype=np.uint64)
-    written = 0
-    with open(tmp, "wb") as out:
-        out.write(b"\0" * (HEADER_SIZE + (BUCKETS + 1) * 8))
-        for lo, hi in _ranges():
-            records = _gather(workdir, chunks, lo, hi)
-            counts[lo:hi] = np.bincount(records["bucket"] - lo, minlength=hi - lo)
-            out.write(b"".join(seal_entry(r["tag"].tobytes(), r["key"].tobytes(), breach, int(r["mask"]))
-                               for r in records))
-            written += int(records.shape[0])
-            if progress is not None:
-                progress("write", hi, BUCKETS)
-        offsets = np.zeros(BUCKETS + 1, dtype="<u8")
-        np.cumsum(counts, out=offsets[1:])
-        out.seek(0)
-        out.write(FileHeader(header.prefix_bits, header.entry_bytes, written, header.key_id,
-                             header.segment_checksum).pack())
-        out.write(offsets.tobytes())
-        out.flush()
-        os.fsync(out.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, final)
+__all__ = ["PREFIX_BITS", "BuildReport", "DumpOptions", "build_private", "evaluate_rows", "ingest_hooks",
+           "piece_records", "publish_private"]

@@ -1,8 +1,7 @@
-"""The server side of the private check: the breaches' bucket files, memory-mapped, and the OPRF evaluation."""
+"""The server side of the private check: the OPRF evaluation, and the served bucket file, memory-mapped."""
 
 from __future__ import annotations
 
-import mmap
 import os
 import threading
 import time
@@ -10,100 +9,66 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..catalog import Catalog
 from . import oprf
-from .protocol import (
-    BUCKETS,
-    ENTRY_BYTES,
-    FILE_SUFFIX,
-    HEADER_SIZE,
-    PAD_QUANTUM,
-    PREFIX_BITS,
-    PrivateIndexError,
-    bucket_path,
-    key_id,
-    read_header,
-    server_key,
-)
+from .protocol import DEFAULT_EPOCH, ENTRY_BYTES, PrivateIndexError, key_id, server_key
+from .served import SERVED_NAME, ServedFile
 
 
-class BucketFile:
-    """One breach's bucket file, memory-mapped: header, offset table (BUCKETS + 1 uint64), entries."""
+@dataclass(frozen=True)
+class Parameters:
+    """What a client needs to know before checking: the layout, the breaches served, the generation."""
 
-    def __init__(self, path: Path, expected_key_id: bytes) -> None:
-        self.path = path
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < HEADER_SIZE:
-                raise PrivateIndexError(f"{path}: private bucket file is truncated")
-            self._mmap = mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ)
-        self.header = read_header(self._mmap[:HEADER_SIZE], path)
-        if (self.header.prefix_bits, self.header.entry_bytes) != (PREFIX_BITS, ENTRY_BYTES):
-            raise PrivateIndexError(f"{path}: made for another bucket layout; rebuild it")
-        if self.header.key_id != expected_key_id:
-            raise PrivateIndexError(f"{path}: made with another OPRF key; rebuild it")
-        table_end = HEADER_SIZE + (BUCKETS + 1) * 8
-        if size != table_end + self.header.count * ENTRY_BYTES:
-            raise PrivateIndexError(f"{path}: private bucket file has the wrong size")
-        self.offsets = np.frombuffer(self._mmap, dtype="<u8", count=BUCKETS + 1, offset=HEADER_SIZE)
-        self._body = table_end
+    prefix_bits: int
+    entry_bytes: int
+    bucket_entries: int
+    breaches: tuple[str, ...]
+    generation: str
+    key_epoch: int
 
-    def counts(self) -> np.ndarray:
-        """Entries per bucket."""
-        return np.diff(self.offsets).astype(np.int64)
-
-    def bucket(self, prefix: int) -> bytes:
-        """The raw entries of one bucket."""
-        start, end = int(self.offsets[prefix]), int(self.offsets[prefix + 1])
-        return self._mmap[self._body + start * ENTRY_BYTES:self._body + end * ENTRY_BYTES]
-
-    def close(self) -> None:
-        """Release the mapping."""
-        del self.offsets
-        self._mmap.close()
-
-
-def padded_size(max_count: int) -> int:
-    """Entries in every response: the largest bucket rounded up to PAD_QUANTUM (at least one quantum)."""
-    return max(PAD_QUANTUM, -(-max_count // PAD_QUANTUM) * PAD_QUANTUM)
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form answered by GET /api/v1/private/parameters."""
+        return {"oprf": "ristretto255-SHA512", "prefix_bits": self.prefix_bits, "entry_bytes": self.entry_bytes,
+                "bucket_entries": self.bucket_entries, "bucket_bytes": self.bucket_entries * self.entry_bytes,
+                "breaches": list(self.breaches), "generation": self.generation, "key_epoch": self.key_epoch}
 
 
 @dataclass
 class _Snapshot:
-    files: dict[str, BucketFile]
-    padded: int
+    served: ServedFile | None
+    parameters: Parameters | None
     stamp: tuple[object, ...]
 
 
 class PrivateIndex:
-    """Server side: evaluates blinded elements and serves padded buckets from the breaches whose bucket files
-    are built for their current segment (a breach that is re-ingested is left out until rebuilt)."""
+    """Server side: evaluates blinded elements, and answers buckets from the served file. Of the breaches in
+    it, only those whose segment is still the catalog's are announced (a breach re-ingested or removed since
+    is left out until the file is published again: its entries are then as good as padding)."""
 
-    def __init__(self, catalog: Catalog, directory: Path, master_key: bytes, refresh_seconds: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, catalog: Catalog, directory: Path, master_key: bytes, epoch: int = DEFAULT_EPOCH,
+                 refresh_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._catalog = catalog
         self.directory = Path(directory)
-        self._pair = server_key(master_key)
+        self.epoch = epoch
+        self._pair = server_key(master_key, epoch)
         self.key_id = key_id(self._pair)
         self._refresh_seconds = refresh_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._checked_at = -1e18
-        self._snapshot = _Snapshot({}, PAD_QUANTUM, ())
+        self._snapshot = _Snapshot(None, None, ())
 
     def evaluate(self, blinded_element: bytes) -> bytes:
         """BlindEvaluate under the server key; raises InvalidElementError for a malformed element."""
         return oprf.blind_evaluate(self._pair.sk, blinded_element)
 
     def _stamp(self) -> tuple[object, ...]:
-        parts: list[object] = [self._catalog.generation()]
-        if self.directory.exists():
-            for path in sorted(self.directory.glob(f"*{FILE_SUFFIX}")):
-                st = path.stat()
-                parts.append((path.name, st.st_mtime_ns, st.st_size, st.st_ino))
-        return tuple(parts)
+        path = self.directory / SERVED_NAME
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return (self._catalog.generation(),)
+        return (self._catalog.generation(), st.st_mtime_ns, st.st_size, st.st_ino)
 
     def _current(self) -> _Snapshot:
         now = self._clock()
@@ -114,52 +79,50 @@ class PrivateIndex:
             stamp = self._stamp()
             if stamp == self._snapshot.stamp:
                 return self._snapshot
-            files: dict[str, BucketFile] = {}
-            for breach in self._catalog.list_breaches():
-                path = bucket_path(self.directory, breach.name)
-                if not path.exists():
-                    continue
-                try:
-                    bucket_file = BucketFile(path, self.key_id)
-                except PrivateIndexError:
-                    continue  # another key or layout: not served until rebuilt
-                if bucket_file.header.segment_checksum != breach.segment_checksum:
-                    bucket_file.close()
-                    continue
-                files[breach.name] = bucket_file
-            total = np.zeros(BUCKETS, dtype=np.int64)
-            for bucket_file in files.values():
-                total += bucket_file.counts()
-            # The old snapshot is not closed here: a request in another thread may still be reading it; its
-            # mappings are released when the last reference goes.
-            self._snapshot = _Snapshot(files, padded_size(int(total.max()) if files else 0), stamp)
+            # The old mapping is not closed here: a request in another thread may still be reading it; it is
+            # released when the last reference goes.
+            self._snapshot = self._load(stamp)
             return self._snapshot
+
+    def _load(self, stamp: tuple[object, ...]) -> _Snapshot:
+        path = self.directory / SERVED_NAME
+        if len(stamp) == 1:
+            return _Snapshot(None, None, stamp)
+        try:
+            served = ServedFile(path)
+        except (PrivateIndexError, OSError):
+            return _Snapshot(None, None, stamp)
+        h = served.header
+        if h.key_id != self.key_id or h.epoch != self.epoch:
+            served.close()  # made with another key or epoch: not served until rebuilt
+            return _Snapshot(None, None, stamp)
+        current = {b.name: b.segment_checksum for b in self._catalog.list_breaches()}
+        names = tuple(sorted(b.name for b in h.breaches if current.get(b.name) == b.segment_checksum))
+        return _Snapshot(served, Parameters(h.prefix_bits, ENTRY_BYTES, h.per_bucket, names, h.generation.hex(),
+                                            h.epoch), stamp)
+
+    def parameters(self) -> Parameters | None:
+        """The parameters of the file served now (None when there is none for this key)."""
+        return self._current().parameters
 
     def breaches(self) -> list[str]:
         """Names of the breaches served privately, sorted."""
-        return sorted(self._current().files)
+        params = self._current().parameters
+        return list(params.breaches) if params is not None else []
 
-    def padded_entries(self) -> int:
-        """Entries in every served bucket (real ones plus random padding)."""
-        return self._current().padded
-
-    def bucket(self, prefix: int) -> tuple[bytes, list[str]]:
-        """(the padded bucket for `prefix`, breaches served) — every bucket has the same size."""
-        if not 0 <= prefix < BUCKETS:
-            raise PrivateIndexError(f"prefix must be an integer in [0, {BUCKETS})")
+    def bucket(self, prefix: int) -> tuple[bytes, Parameters]:
+        """(the bytes of bucket `prefix`, the parameters of the file it comes from)."""
         snap = self._current()
-        real = b"".join(f.bucket(prefix) for f in snap.files.values())
-        count = len(real) // ENTRY_BYTES
-        entries = np.frombuffer(real + os.urandom((snap.padded - count) * ENTRY_BYTES), dtype=np.uint8)
-        entries = entries.reshape(snap.padded, ENTRY_BYTES)
-        # Sorting by tag mixes padding and every breach's entries, so order says nothing about their origin.
-        keys = entries[:, :8].copy().view(">u8").ravel()
-        return entries[np.argsort(keys, kind="stable")].tobytes(), sorted(snap.files)
+        if snap.served is None or snap.parameters is None:
+            raise PrivateIndexError("no private buckets are published for this key")
+        if not 0 <= prefix < snap.served.buckets:
+            raise PrivateIndexError(f"bucket must be in [0, {snap.served.buckets})")
+        return snap.served.bucket(prefix), snap.parameters
 
     def close(self) -> None:
-        """Release the mappings."""
+        """Release the mapping."""
         with self._lock:
-            for bucket_file in self._snapshot.files.values():
-                bucket_file.close()
-            self._snapshot = _Snapshot({}, PAD_QUANTUM, ())
+            if self._snapshot.served is not None:
+                self._snapshot.served.close()
+            self._snapshot = _Snapshot(None, None, ())
             self._checked_at = -1e18

@@ -139,9 +139,20 @@ class AppContext:
             raise Problem(429, "This client is blocked for querying like an enumeration tool.",
                           headers={"retry-after": str(int(guard.policy.block_seconds))})
 
-    def observe_blind(self, request: Request, key: ApiKey | None, evaluations: int) -> None:
-        """Feed answered private checks (numbers unseen) to the guard's timing signals."""
-        self.services.guard.observe_blind(client=self.client_of(request, key), count=evaluations, now=time.time())
+    def observe_private(self, request: Request, key: ApiKey | None, evaluations: int) -> None:
+        """Feed private-check evaluations (numbers unseen) to the guard: audit, timing and the private path's
+        signals; a client its alerts block gets a 429 instead of the evaluations."""
+        client = self.client_of(request, key)
+        guard = self.services.guard
+        alerts = guard.observe_private(client=client, count=evaluations, now=time.time())
+        if alerts and guard.withhold(client=client, alerts=alerts):
+            self.metrics.rate_limited.inc()
+            raise Problem(429, "This client is blocked for using the private check like an enumeration tool.",
+                          headers={"retry-after": str(int(guard.policy.block_seconds))})
+
+    def observe_bucket(self, request: Request) -> None:
+        """Feed one private bucket download to the guard (by address: downloads carry no key)."""
+        self.services.guard.observe_download(client=self.client_of(request, None), now=time.time())
 
 
 def context_of(request: Request) -> AppContext:

@@ -58,12 +58,16 @@ _RESULT_PROPS: dict[str, Any] = {
     "advice": {"type": "array", "items": {"type": "string"}},
 }
 
-_PRIVATE_QUERY: dict[str, Any] = {"type": "object", "required": ["prefix", "blinded"], "properties": {
-    "prefix": {"type": "integer", "minimum": 0}, "blinded": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}}
-_PRIVATE_ANSWER: dict[str, Any] = {"type": "object", "properties": {
-    "evaluated": {"type": "string"}, "bucket": {"type": "string", "contentEncoding": "base64"},
-    "entry_bytes": {"type": "integer"}, "prefix_bits": {"type": "integer"},
-    "breaches": {"type": "array", "items": {"type": "string"}}}}
+_PRIVATE_EVALUATE: dict[str, Any] = {"type": "object", "required": ["blinded"], "properties": {
+    "blinded": {"type": "array", "minItems": 1, "maxItems": 64,
+                "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}}
+_PRIVATE_EVALUATED: dict[str, Any] = {"type": "object", "properties": {
+    "evaluated": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}}
+_PRIVATE_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {
+    "oprf": {"type": "string", "const": "ristretto255-SHA512"}, "prefix_bits": {"type": "integer"},
+    "entry_bytes": {"type": "integer"}, "bucket_entries": {"type": "integer"}, "bucket_bytes": {"type": "integer"},
+    "breaches": {"type": "array", "items": {"type": "string"}}, "generation": {"type": "string"},
+    "key_epoch": {"type": "integer"}, "max_batch": {"type": "integer"}, "bucket_path": {"type": "string"}}}
 
 _BODY_ERRORS = {"400": _err("Malformed body or Content-Length, or JSON nested too deeply"),
                 "408": _err("The body did not arrive in time"),
@@ -164,24 +168,35 @@ DOCUMENT: dict[str, Any] = {
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "Stats", "content": {"application/json": {"schema": {
                 "type": "object"}}}}, "404": _err("No such breach")}}},
-        "/api/v1/private/check": {"post": {
-            "summary": "Private check (RFC 9497 OPRF): evaluate a blinded element, return its padded bucket",
-            "security": _KEY,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _PRIVATE_QUERY}}},
-            "responses": {"200": {"description": "Evaluated element and bucket", "content": {
-                "application/json": {"schema": _PRIVATE_ANSWER}}},
-                "400": _err("Malformed query"), "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
+        "/api/v1/private/evaluate": {"post": {
+            "summary": "Private check, step 1 (RFC 9497 OPRF): evaluate up to 64 blinded elements, each charged "
+                       "to the private check's own budget", "security": _KEY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _PRIVATE_EVALUATE}}},
+            "responses": {"200": {"description": "The evaluated elements, in order", "content": {
+                "application/json": {"schema": _PRIVATE_EVALUATED}}},
+                "400": _err("Malformed body or element"), "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
                 "429": _ERRORS_V3["429"]}}},
-        "/api/v1/private/check/batch": {"post": {
-            "summary": "Up to 64 private-check queries (each counts against the rate limit)", "security": _KEY,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["queries"], "properties": {
-                    "queries": {"type": "array", "minItems": 1, "maxItems": 64, "items": _PRIVATE_QUERY}}}}}},
-            "responses": {"200": {"description": "One answer per query", "content": {"application/json": {
-                "schema": {"type": "object", "properties": {"results": {"type": "array",
-                                                                         "items": _PRIVATE_ANSWER}}}}}},
-                "400": _err("Malformed query"), "401": _ERRORS_V3["401"], "403": _err("Missing scope"),
-                "429": _ERRORS_V3["429"]}}},
+        "/api/v1/private/buckets/{bucket}": {"get": {
+            "summary": "Private check, step 2: the bucket of a prefix of the OPRF output (binary, sorted "
+                       "10-byte entries, padded); immutable for a generation, no key needed",
+            "parameters": [{"name": "bucket", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]+$"},
+                            "description": "ceil(prefix_bits / 4) lower-case hex digits"},
+                           {"name": "generation", "in": "query", "schema": {"type": "string"},
+                            "description": "The generation from /parameters: the answer may then be cached for "
+                                           "good; another generation is a 409"},
+                           {"name": "if-none-match", "in": "header", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The bucket", "headers": {
+                "ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}},
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                "304": {"description": "Not modified (If-None-Match)"}, "400": _err("Malformed bucket"),
+                "409": _err("Another generation is served: fetch /parameters again"),
+                "503": _err("No private buckets published")}}},
+        "/api/v1/private/parameters": {"get": {
+            "summary": "Private check: layout, breaches served, generation and key epoch",
+            "responses": {"200": {"description": "Parameters", "content": {
+                "application/json": {"schema": _PRIVATE_PARAMETERS}}},
+                "503": _err("No private buckets published")}}},
         "/api/v1/breaches/{name}/report": {"get": {
             "summary": "Per-country and per-region report of a breach, with a bar chart (web/report_api.py)",
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
