@@ -1,6 +1,7 @@
 """The check endpoints' short way in (web/hot_routes.py) answers exactly as the full Starlette stack would:
 same status, headers and body for every outcome (200, 400, 401, 403, 404, 429, 500), same metrics; requests
-it does not take (HEAD, other paths, a root path) go the usual way."""
+it does not take (HEAD, other paths, a root path) go the usual way. The private check's hot routes are
+tested in test_hot_private_routes.py."""
 
 from __future__ import annotations
 
@@ -177,10 +178,11 @@ def test_other_requests_go_the_usual_way(home: dict[str, Any], method: str, path
     assert app.hot.match(_scope(app, path, {}, method=method, root_path=root_path)) is None
 
 
-def test_the_app_is_still_starlette_with_both_routes_hot(home: dict[str, Any]) -> None:
+def test_the_app_is_still_starlette_with_the_hot_routes(home: dict[str, Any]) -> None:
     app = create_app(home["services"])
     assert isinstance(app, Starlette) and app.hot is not None
-    assert app.hot.paths == ("/api/v1/check/{number}", "/api/v3/breachedaccount/{account}")
+    assert app.hot.paths == ("/api/v1/check/{number}", "/api/v3/breachedaccount/{account}",
+                             "/api/v1/private/evaluate", "/api/v1/private/buckets/{bucket}")
 
 
 def test_a_server_process_freezes_its_startup_heap(home: dict[str, Any]) -> None:

@@ -48,7 +48,8 @@ class PrivateWatch:
         for entity in client.entities():
             state = self._states.get_or_create(entity, _State)
             volume = state.evaluations.add(count, now, t.private_volume_window)
-            state.download_evaluations.add(count, now, t.private_download_window)
+            if entity[0] != "key":  # downloads carry no key: only addresses and subnets weigh them
+                state.download_evaluations.add(count, now, t.private_download_window)
             if volume >= t.private_volume:
                 self._fire(entity, state, "private-volume", now,
                            f"about {volume:,.0f} private-check evaluations within "
@@ -67,10 +68,12 @@ class PrivateWatch:
         partners = state.partners
         partners.pop(partner, None)
         partners[partner] = now
-        for old in [p for p, seen in partners.items() if now - seen > window]:
-            del partners[old]
-        while len(partners) > _MAX_PARTNERS:
-            del partners[next(iter(partners))]
+        # Oldest first (a partner seen again moves to the end): expire from the front only.
+        while True:
+            first = next(iter(partners))
+            if now - partners[first] <= window and len(partners) <= _MAX_PARTNERS:
+                break
+            del partners[first]
         if len(partners) >= limit:
             others = tuple((partner_scope, p) for p in partners)
             self._fire(entity, state, "private-rotation", now,

@@ -129,6 +129,12 @@ def blind_evaluate(sk: bytes, blinded_element: bytes) -> bytes:
     return _scalar_mult(sk, validate_element(blinded_element))
 
 
+def blind_evaluate_valid(sk: bytes, valid_element: bytes) -> bytes:
+    """Server BlindEvaluate of an element `validate_element` already accepted (a server validates a whole
+    batch before charging it, then evaluates each element without decoding it a second time)."""
+    return _scalar_mult(sk, valid_element)
+
+
 def finalize(data: bytes, blind_scalar: bytes, evaluated_element: bytes) -> bytes:
     """Client Finalize(input, blind, evaluatedElement): the 64-byte OPRF output."""
     inverse = bytes(pysodium.crypto_core_ristretto255_scalar_invert(blind_scalar))

@@ -62,6 +62,12 @@ class PrivateIndex:
         """BlindEvaluate under the server key; raises InvalidElementError for a malformed element."""
         return oprf.blind_evaluate(self._pair.sk, blinded_element)
 
+    def evaluate_valid(self, elements: list[bytes]) -> list[bytes]:
+        """BlindEvaluate of elements `oprf.validate_element` already accepted, in order."""
+        sk = self._pair.sk
+        evaluate = oprf.blind_evaluate_valid
+        return [evaluate(sk, e) for e in elements]
+
     def _stamp(self) -> tuple[object, ...]:
         path = self.directory / SERVED_NAME
         try:
@@ -109,6 +115,13 @@ class PrivateIndex:
         """Names of the breaches served privately, sorted."""
         params = self._current().parameters
         return list(params.breaches) if params is not None else []
+
+    def served(self) -> tuple[ServedFile, Parameters] | None:
+        """The file served now and its parameters, read together (None when there is none for this key)."""
+        snap = self._current()
+        if snap.served is None or snap.parameters is None:
+            return None
+        return snap.served, snap.parameters
 
     def bucket(self, prefix: int) -> tuple[bytes, Parameters]:
         """(the bytes of bucket `prefix`, the parameters of the file it comes from)."""

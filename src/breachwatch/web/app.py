@@ -57,8 +57,8 @@ async def metrics_endpoint(request: Request) -> Response:
 
 
 class BreachwatchApp(Starlette):
-    """Starlette, with the check endpoints answered before the middleware stack and router (web/hot_routes.py);
-    every other request, and the lifespan, go the usual way."""
+    """Starlette, with the hot endpoints (checks, private evaluations and buckets) answered before the middleware
+    stack and router (web/hot_routes.py); every other request, and the lifespan, go the usual way."""
 
     hot: HotRoutes | None = None
     ctx: AppContext | None = None  # also in app.state.ctx; an attribute is quicker to reach per request
@@ -127,7 +127,7 @@ def create_app(services: Services, limiter: RateLimiter | None = None,
     app = BreachwatchApp(routes=routes, middleware=middleware,
                          exception_handlers=handlers, lifespan=lifespan)
     app.state.ctx = app.ctx = ctx
-    app.hot = HotRoutes(app.routes, metrics, handlers)
+    app.hot = HotRoutes(app.routes, metrics, handlers, services.config.body_timeout)
     app.clients = ClientResolver(parse_trusted(services.config.trusted_proxies))
     return app
 

@@ -13,6 +13,7 @@ Nothing about a request (bucket, element) is logged.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import BreachwatchError
 from ..private.oprf import ELEMENT_BYTES, InvalidElementError, validate_element
 from ..private.server import Parameters, PrivateIndex
 from ..services import Services
@@ -38,9 +38,31 @@ _THREAD_FROM = 8
 IMMUTABLE = "public, max-age=31536000, immutable"
 #: Without the generation in the URL, a cache must revalidate (an ETag round trip) after this long.
 REVALIDATE = "public, max-age=60"
+_HEX_DIGITS = re.compile(r"[0-9a-f]+")
+_JSON_TYPE = (b"content-type", b"application/json")
+_BINARY_TYPE = (b"content-type", b"application/octet-stream")
+_NO_STORE = (b"cache-control", b"no-store")
+_IMMUTABLE = (b"cache-control", IMMUTABLE.encode())
+_REVALIDATE = (b"cache-control", REVALIDATE.encode())
+_GENERATION_QUERY = b"generation="
+
+
+class EncodedResponse(Response):
+    """A body already encoded, with its raw headers given directly: what `Response(body, headers=...)` sends,
+    without building and lower-casing a header dict per request."""
+
+    def __init__(self, body: bytes, headers: tuple[tuple[bytes, bytes], ...], status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        # A 304 carries no body and no Content-Length, as Starlette leaves it out.
+        self.raw_headers = list(headers) if status_code == 304 else \
+            [*headers, (b"content-length", str(len(body)).encode())]
 
 
 def _parse(body: Any) -> list[bytes]:
+    """The blinded elements of an evaluate request, each decoded and validated (once: the server evaluates
+    them without decoding them again); a 400 problem for anything malformed."""
     items = body.get("blinded") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise Problem(400, f"'blinded' must be a list of 1 to {MAX_BATCH} hex-encoded elements")
@@ -57,8 +79,9 @@ def _parse(body: Any) -> list[bytes]:
     return elements
 
 
-def _evaluate_all(index: PrivateIndex, elements: list[bytes]) -> list[str]:
-    return [index.evaluate(e).hex() for e in elements]
+def _encode(evaluated: list[bytes]) -> bytes:
+    """The JSON answer {"evaluated": [hex, ...]}, written directly (hex needs no escaping)."""
+    return b'{"evaluated":["' + b'","'.join(e.hex().encode() for e in evaluated) + b'"]}'
 
 
 async def evaluate(request: Request) -> Response:
@@ -68,15 +91,15 @@ async def evaluate(request: Request) -> Response:
     ctx = context_of(request)
     ctx.charge(request, key, len(elements), kind="oprf")
     ctx.observe_private(request, key, len(elements))
-    index = ctx.services.private_index
+    index: PrivateIndex = ctx.services.private_index
     try:
         if len(elements) >= _THREAD_FROM:
-            evaluated = await run_in_threadpool(_evaluate_all, index, elements)
+            evaluated = await run_in_threadpool(index.evaluate_valid, elements)
         else:
-            evaluated = _evaluate_all(index, elements)
+            evaluated = index.evaluate_valid(elements)
     except InvalidElementError as exc:
         raise Problem(400, f"a 'blinded' element is not a valid element: {exc}") from None
-    return JSONResponse({"evaluated": evaluated}, headers={"Cache-Control": "no-store"})
+    return EncodedResponse(_encode(evaluated), (_JSON_TYPE, _NO_STORE))
 
 
 def _parameters(request: Request) -> Parameters:
@@ -86,34 +109,40 @@ def _parameters(request: Request) -> Parameters:
     return params
 
 
+def _generation(request: Request) -> str | None:
+    """The `generation` query parameter (read without parsing the query string in the usual case)."""
+    query: bytes = request.scope.get("query_string") or b""
+    if not query:
+        return None
+    if query.startswith(_GENERATION_QUERY) and not any(c in query for c in b"&%+;"):
+        return query[len(_GENERATION_QUERY):].decode("latin-1")
+    return request.query_params.get("generation")
+
+
 async def bucket(request: Request) -> Response:
     """GET /api/v1/private/buckets/{bucket}: one bucket, as bytes; cacheable for its generation."""
     text = request.path_params["bucket"]
     ctx = context_of(request)
-    index = ctx.services.private_index
-    params = _parameters(request)
+    current = ctx.services.private_index.served()  # the file and its parameters, read together
+    if current is None:
+        raise Problem(503, "No private buckets are published on this server yet.")
+    served, params = current
     digits = -(-params.prefix_bits // 4)
-    if len(text) != digits or text != text.lower() or any(c not in "0123456789abcdef" for c in text):
+    if len(text) != digits or _HEX_DIGITS.fullmatch(text) is None:
         raise Problem(400, f"the bucket is {digits} lower-case hex digits (prefix_bits {params.prefix_bits})")
     number = int(text, 16)
     if number >= 1 << params.prefix_bits:
         raise Problem(400, f"the bucket must be below {1 << params.prefix_bits:x}")
-    wanted = request.query_params.get("generation")
+    wanted = _generation(request)
     if wanted is not None and wanted != params.generation:
         raise Problem(409, "The private buckets were published again: fetch /api/v1/private/parameters.",
                       headers={"Cache-Control": "no-store"})
     ctx.observe_bucket(request)
     etag = f'"{params.generation}"'
-    caching = {"ETag": etag, "Cache-Control": IMMUTABLE if wanted is not None else REVALIDATE}
+    caching = ((b"etag", etag.encode()), _IMMUTABLE if wanted is not None else _REVALIDATE)
     if etag in (header(request.scope, b"if-none-match") or "").replace("W/", "").split(", "):
-        return Response(status_code=304, headers=caching)
-    try:
-        data, served = index.bucket(number)
-    except BreachwatchError:
-        raise Problem(503, "The private check's files are unavailable.") from None
-    if served.generation != params.generation:  # published again between the two reads: answer the new one
-        caching["ETag"] = f'"{served.generation}"'
-    return Response(data, media_type="application/octet-stream", headers=caching)
+        return EncodedResponse(b"", caching, 304)
+    return EncodedResponse(served.bucket(number), (_BINARY_TYPE, *caching))
 
 
 async def parameters(request: Request) -> Response:
