@@ -23,11 +23,12 @@ from .guard.limiter import BucketPolicy, TokenBucketLimiter
 from .index import NumberHasher
 from .ingest.pipeline import IngestOptions, ProgressCallback, ingest
 from .ingest.taskkeys import hold
-from .models import IngestReport
+from .models import Breach, IngestReport
 from .notify import Notifier
 from .notify.process import DispatcherProcess, StopFlag
 from .phone import cache_file, prepare_automata, use_automata
-from .private.build import ingest_hooks, publish_private
+from .private.build import ingest_hooks, publish_private, republish_if_stale
+from .private.parts import part_path
 from .private.server import PrivateIndex
 from .secretkey import derive_key, load_master_key
 
@@ -136,8 +137,20 @@ class Services:
         report = ingest(self.config, self.catalog, self.hasher, path, options, progress)
         if private:
             publish_private(self.config, self.catalog, self.master_key)
+        else:  # a breach replaced without --private: its old entries leave the served file
+            republish_if_stale(self.config, self.catalog, self.master_key)
         self._after_publish(report.breach)
         return report
+
+    def remove_breach(self, name: str) -> Breach:
+        """Remove a breach: its catalog entry, index segment and private part file; the served private file is
+        published again without its entries. Returns the breach as it was."""
+        breach = self.catalog.get_breach(name)
+        segment = self.catalog.delete_breach(breach.name)
+        (self.home.segments / segment).unlink(missing_ok=True)
+        part_path(self.home.private_parts, breach.name).unlink(missing_ok=True)
+        republish_if_stale(self.config, self.catalog, self.master_key)
+        return breach
 
     @cached_property
     def notifier(self) -> Notifier:

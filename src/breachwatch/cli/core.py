@@ -337,6 +337,22 @@ def breach_set(ctx: click.Context, name: str, status: str | None, title: str | N
     console.print(f"{updated.name}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
 
 
+@breach.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def breach_remove(ctx: click.Context, name: str, yes: bool) -> None:
+    """Remove a breach: its catalog entry, index segment and private entries; the served private bucket file
+    is published again without it."""
+    with user_errors():
+        services = services_of(ctx)
+        services.catalog.get_breach(name)  # an unknown name is an error before anything is asked
+        if not yes:
+            click.confirm(f"Remove breach {name} and its index?", abort=True)
+        removed = services.remove_breach(name)
+    console.print(f"[bold green]removed[/] {removed.name} ({removed.pwn_count:,} numbers)")
+
+
 # ---------------------------------------------------------------------------------------------- demo
 
 @main.command()

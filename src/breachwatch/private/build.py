@@ -42,7 +42,7 @@ from ..ingest.tasks import PieceHook
 from ..phone import Status, normalize_many
 from . import parts
 from .protocol import DEFAULT_LAYOUT, PREFIX_BITS, Layout, key_id, pad_key, server_key
-from .served import ServedHeader, publish
+from .served import SERVED_NAME, ServedFile, ServedHeader, publish
 
 BuildProgress = Callable[[str, int, int], None]
 """Called with (phase, done, total): phase 'evaluate' counts bytes of the dump, 'publish' counts buckets."""
@@ -146,6 +146,32 @@ def publish_private(config: Config, catalog: Catalog, master_key: bytes, layout:
     with _lock(home.private, "served"):
         header = publish(home.private, chosen, kid, epoch, pad_key(master_key, epoch), layout, progress)
     return header, sorted(left_out)
+
+
+def served_is_stale(config: Config, catalog: Catalog) -> bool:
+    """True when the served file holds a breach that is no longer the catalog's as it was built (removed, or
+    ingested again): publishing again then drops its entries. False when nothing is served."""
+    path = DataHome(config).private / SERVED_NAME
+    if not path.exists():
+        return False
+    try:
+        served = ServedFile(path)
+    except BreachwatchError:
+        return True
+    try:
+        current = {b.name: b.segment_checksum for b in catalog.list_breaches()}
+        return any(current.get(b.name) != b.segment_checksum for b in served.header.breaches)
+    finally:
+        served.close()
+
+
+def republish_if_stale(config: Config, catalog: Catalog, master_key: bytes,
+                       layout: Layout = DEFAULT_LAYOUT) -> ServedHeader | None:
+    """Publish the served file again when a breach in it was removed or replaced (see `served_is_stale`);
+    the new header, or None when nothing needed it."""
+    if not served_is_stale(config, catalog):
+        return None
+    return publish_private(config, catalog, master_key, layout)[0]
 
 
 @contextlib.contextmanager
