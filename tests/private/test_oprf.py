@@ -43,6 +43,7 @@ def test_vector_blind_evaluate_finalize(case: dict[str, Any]) -> None:
         assert evaluated == evaluated_want[i]
         assert oprf.finalize(data, scalar, evaluated) == outputs[i]
         assert oprf.evaluate(sk, data) == outputs[i]
+        assert oprf.evaluate_many(sk, [data]) == [outputs[i]]
 
 
 def test_random_blinds_give_the_same_output() -> None:
@@ -73,3 +74,11 @@ def test_expand_message_xmd_long_output_is_stable_prefix_free() -> None:
     long = oprf.expand_message_xmd(b"abc", b"QUUX-V01-CS02-with-expander-SHA512-256", 0x80)
     assert long.hex().startswith("7f1dddd13c08b543f2e2037b14cefb25")
     assert len(long) == 0x80
+
+
+def test_evaluate_many_agrees_with_evaluate() -> None:
+    """The build's batched Evaluate gives, in order, what the RFC Evaluate gives each input."""
+    pair = oprf.derive_key_pair(bytes(range(32)), b"batch")
+    inputs = [b"", b"+201001234567", b"x" * 300, *(f"+2010{i:07d}".encode() for i in range(50))]
+    assert oprf.evaluate_many(pair.sk, inputs) == [oprf.evaluate(pair.sk, data) for data in inputs]
+    assert oprf.evaluate_many(pair.sk, []) == []

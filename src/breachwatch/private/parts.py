@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import oprf
-from .protocol import DATA_BYTES, ENTRY_BYTES, TAG_BYTES, PrivateIndexError, bucket_of, entry_parts
+from .protocol import DATA_BYTES, ENTRY_BYTES, TAG_BYTES, PrivateIndexError, bucket_of, entry_digest
 
 RECORD = np.dtype([("bucket", "<u4"), ("tag", ">u8"), ("pad", "<u2"), ("mask", "<u2")])
 PART_MAGIC = b"BWPART02"
@@ -35,18 +35,14 @@ def evaluate_numbers(sk: bytes, breach: str, numbers: np.ndarray, masks: np.ndar
                      sort: bool = True) -> np.ndarray:
     """Work records of distinct E.164 numbers (as integers, with their data-class masks) under OPRF key `sk`,
     sorted by (bucket, tag) (with `sort` False: in the order of `numbers`)."""
-    records = np.empty(numbers.shape[0], dtype=RECORD)
-    buckets = records["bucket"]
-    tags = np.empty(numbers.shape[0], dtype=">u8")
-    pads = records["pad"]
-    evaluate, parts, bucket = oprf.evaluate, entry_parts, bucket_of
-    for i, number in enumerate(numbers.tolist()):
-        output = evaluate(sk, b"+%d" % number)
-        buckets[i] = bucket(output, prefix_bits)
-        tag, pad = parts(output, breach)
-        tags[i] = int.from_bytes(tag, "big")
-        pads[i] = pad
-    records["tag"] = tags
+    count = numbers.shape[0]
+    records = np.empty(count, dtype=RECORD)
+    outputs = oprf.evaluate_many(sk, [b"+%d" % number for number in numbers.tolist()])
+    records["bucket"] = [bucket_of(y, prefix_bits) for y in outputs]
+    raw = np.frombuffer(b"".join([entry_digest(y, breach) for y in outputs]), dtype=np.uint8)
+    raw = raw.reshape(count, TAG_BYTES + DATA_BYTES)
+    records["tag"] = raw[:, :TAG_BYTES].copy().view(">u8")[:, 0]
+    records["pad"] = raw[:, TAG_BYTES:].copy().view("<u2")[:, 0]
     records["mask"] = masks
     return sort_records(records) if sort else records
 

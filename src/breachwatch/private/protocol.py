@@ -60,11 +60,16 @@ def bucket_of(output: bytes, prefix_bits: int = PREFIX_BITS) -> int:
     return int.from_bytes(digest, "big") >> (64 - prefix_bits)
 
 
+def entry_digest(output: bytes, breach: str) -> bytes:
+    """tag (TAG_BYTES) || pad (DATA_BYTES, little-endian) of a number (by its OPRF output y) in one breach."""
+    name = breach.encode()
+    return hashlib.blake2b(len(name).to_bytes(2, "big") + name + output, digest_size=TAG_BYTES + DATA_BYTES,
+                           person=b"bw-entry").digest()
+
+
 def entry_parts(output: bytes, breach: str) -> tuple[bytes, int]:
     """(tag, pad) of a number (by its OPRF output y) in one breach: the entry is tag || (mask ^ pad) LE."""
-    name = breach.encode()
-    digest = hashlib.blake2b(len(name).to_bytes(2, "big") + name + output, digest_size=TAG_BYTES + DATA_BYTES,
-                             person=b"bw-entry").digest()
+    digest = entry_digest(output, breach)
     return digest[:TAG_BYTES], int.from_bytes(digest[TAG_BYTES:], "little")
 
 
