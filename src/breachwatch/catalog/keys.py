@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Select, String, Table, insert, select, update
+from sqlalchemy import Column, DateTime, Integer, Select, String, Table, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import BreachwatchError
@@ -44,6 +44,8 @@ api_keys = Table(
     # The organisation an `organisation` key acts for. No foreign key: a removed organisation's keys stay
     # listed (revoked) with the id they had, and a new organisation of the same name gets a new id.
     Column("org_id", String(32), nullable=True),
+    # The key's own budget of private-check evaluations a day (NULL: the settings' per-key limit).
+    Column("private_per_day", Integer, nullable=True),
 )
 
 
@@ -63,6 +65,7 @@ class ApiKey:
     revoked_at: dt.datetime | None = None
     org_id: str | None = None
     organisation: str | None = None
+    private_per_day: int | None = None
 
     @property
     def active(self) -> bool:
@@ -101,10 +104,12 @@ class ApiKeyStore:
         mac.update(presented.encode())
         return mac.hexdigest()
 
-    def create(self, name: str, scopes: Iterable[str] = ("check",),
-               organisation: str | None = None) -> tuple[str, ApiKey]:
+    def create(self, name: str, scopes: Iterable[str] = ("check",), organisation: str | None = None,
+               private_per_day: int | None = None) -> tuple[str, ApiKey]:
         """Make a new key; returns (the key, to show once, and its stored record). A key with the `organisation`
-        scope acts for the registered organisation named `organisation` and holds no other scope."""
+        scope acts for the registered organisation named `organisation` and holds no other scope.
+        `private_per_day` gives a `private-check` key its own budget of evaluations a day in place of the
+        settings' per-key limit (an organisation's app whose users share one key)."""
         name = name.strip()
         if not name:
             raise ApiKeyError("a key needs a --name")
@@ -118,6 +123,10 @@ class ApiKeyStore:
             raise ApiKeyError("an organisation key needs --organisation NAME")
         if "organisation" not in wanted and organisation is not None:
             raise ApiKeyError("--organisation goes with --scope organisation")
+        if private_per_day is not None and (private_per_day < 1 or not any(
+                s in ("private-check", "admin") for s in wanted)):
+            raise ApiKeyError("--private-per-day is a positive number of evaluations, for a key with the "
+                              "'private-check' scope")
         presented = KEY_PREFIX + secrets.token_urlsafe(30)
         key_hash = self._hash(presented)
         with self._catalog.engine.begin() as conn:
@@ -129,10 +138,10 @@ class ApiKeyStore:
                     raise ApiKeyError(f"no organisation named {organisation!r} (see: breachwatch org list)")
             record = ApiKey(key_id=key_hash[:12], name=name, scopes=wanted,
                             created_at=dt.datetime.now(dt.UTC).replace(microsecond=0), org_id=org_id,
-                            organisation=organisation)
+                            organisation=organisation, private_per_day=private_per_day)
             conn.execute(insert(api_keys).values(key_id=record.key_id, name=name, key_hash=key_hash,
                                                  scopes=",".join(wanted), created_at=record.created_at,
-                                                 org_id=org_id))
+                                                 org_id=org_id, private_per_day=private_per_day))
         self._loaded_at = -1e18
         return presented, record
 
@@ -198,4 +207,4 @@ def _to_key(m: object) -> ApiKey:
     assert created is not None
     return ApiKey(key_id=row["key_id"], name=row["name"], scopes=tuple(row["scopes"].split(",")),
                   created_at=created, revoked_at=_aware(row["revoked_at"]), org_id=row["org_id"],
-                  organisation=row["organisation"])
+                  organisation=row["organisation"], private_per_day=row.get("private_per_day"))

@@ -19,7 +19,8 @@ from .app import console, main, services_of, user_errors
 def _key_dict(key: ApiKey) -> dict[str, object]:
     return {"id": key.key_id, "name": key.name, "scopes": list(key.scopes), "organisation": key.organisation,
             "created_at": key.created_at.isoformat(),
-            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            "private_per_day": key.private_per_day}
 
 
 @main.group()
@@ -34,16 +35,23 @@ def keys() -> None:
 @click.option("--organisation", default=None, metavar="NAME",
               help="The registered organisation an 'organisation' key manages (its own numbers, inside the ranges "
                    "granted to it).")
+@click.option("--private-per-day", type=int, default=None, metavar="N",
+              help="This key's own budget of private-check evaluations a day, in place of the per-key limit of "
+                   "BREACHWATCH_PRIVATE_LIMITS (an organisation's app whose users share one key); the address, "
+                   "subnet and global limits still apply.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON (the key is in the 'key' field).")
 @click.pass_context
-def create(ctx: click.Context, name: str, scopes: tuple[str, ...], organisation: str | None, as_json: bool) -> None:
+def create(ctx: click.Context, name: str, scopes: tuple[str, ...], organisation: str | None,
+           private_per_day: int | None, as_json: bool) -> None:
     """Create a key and print it once; only its keyed hash is stored."""
     with user_errors():
-        presented, record = services_of(ctx).api_keys.create(name, scopes, organisation)
+        presented, record = services_of(ctx).api_keys.create(name, scopes, organisation, private_per_day)
     if as_json:
         click.echo(json.dumps({"key": presented, **_key_dict(record)}, indent=2))
         return
     bound = f"; organisation: {record.organisation}" if record.organisation else ""
+    if record.private_per_day is not None:
+        bound += f"; {record.private_per_day:,} private evaluations a day"
     console.print(f"created key {record.key_id} ({record.name}; scopes: {', '.join(record.scopes)}{bound})")
     console.print("store it now, it is not shown again:")
     click.echo(presented)

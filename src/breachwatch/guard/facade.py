@@ -15,7 +15,7 @@ from .audit import AuditLog
 from .buckets import BackendUnavailable, Bucket, LimiterBackend, MemoryBackend, TakeRequest
 from .clients import ClientId
 from .detector import Alert, Detector
-from .policy import KINDS, Policy
+from .policy import KINDS, Limit, Policy
 from .private_watch import PrivateWatch
 
 log = logging.getLogger("breachwatch.guard")
@@ -66,19 +66,23 @@ class Guard:
         self.sink: AlertSink = sink or LogSink()
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._plans: dict[tuple[ClientId, bool], tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        self._plans: dict[tuple[ClientId, bool, int | None],
+                          tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]] = {}
         self._plans_policy = self.policy
 
     # ------------------------------------------------------------------------------------------ admit
 
-    def admit(self, *, client: ClientId, numbers: int, kind: str, now: float) -> Decision:
+    def admit(self, *, client: ClientId, numbers: int, kind: str, now: float,
+              key_budget: int | None = None) -> Decision:
         """Decide whether a request checking `numbers` numbers (or OPRF evaluations: kind 'oprf', charged to
-        the private check's own limits) may be answered."""
+        the private check's own limits) may be answered. `key_budget`: the key's own evaluations a day, in
+        place of the per-key private limit (kind 'oprf' only)."""
         if kind not in KINDS:
             raise BreachwatchError(f"unknown request kind {kind!r} (one of {', '.join(KINDS)})")
         if numbers <= 0:
             return _ADMITTED
-        buckets, block_flags, throttle_flags = self._plan(client, kind == "oprf")
+        private = kind == "oprf"
+        buckets, block_flags, throttle_flags = self._plan(client, private, key_budget if private else None)
         request = TakeRequest(buckets, numbers, now, block_flags, throttle_flags, self.policy.throttle_factor)
         try:
             result = self.backend.take(request)
@@ -99,26 +103,30 @@ class Guard:
                 self.audit.record_denied(client, numbers, kind, f"denied:{decision.reason}", now)
         return decision
 
-    def _plan(self, client: ClientId, private: bool) -> tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]:
+    def _plan(self, client: ClientId, private: bool,
+              key_budget: int | None = None) -> tuple[tuple[Bucket, ...], tuple[str, ...], tuple[str, ...]]:
         """A client's buckets, block flags and throttle flags, remembered for recent clients (under the current
         policy): building them takes a dozen string formats and objects a request."""
         plans = self._plans
         if self._plans_policy is not self.policy:
             plans.clear()
             self._plans_policy = self.policy
-        plan = plans.get((client, private))
+        plan = plans.get((client, private, key_budget))
         if plan is None:
             if len(plans) >= _PLAN_CACHE_SIZE:
                 plans.clear()
             entities = client.entities()
-            plan = plans[(client, private)] = (self.buckets(client, private),
+            plan = plans[(client, private, key_budget)] = (self.buckets(client, private, key_budget),
                                                tuple(self._flag("block", e) for e in entities),
                                                tuple(self._flag("throttle", e) for e in entities))
         return plan
 
-    def buckets(self, client: ClientId, private: bool = False) -> tuple[Bucket, ...]:
-        """Every bucket a request from `client` is charged to (`private`: its private-check evaluations)."""
+    def buckets(self, client: ClientId, private: bool = False, key_budget: int | None = None) -> tuple[Bucket, ...]:
+        """Every bucket a request from `client` is charged to (`private`: its private-check evaluations;
+        `key_budget`: the key's own evaluations a day in place of the per-key private limit)."""
         limits = self.policy.private_limits if private else self.policy.limits
+        if private and key_budget is not None:
+            limits = {**limits, "key": (Limit(key_budget, 86400.0),)}
         tag = "o" if private else "b"
         if client.anonymous:
             owners = [("anon_ip", client.ip), ("anon_subnet", client.subnet)]
@@ -152,13 +160,15 @@ class Guard:
         """Record a private check / OPRF request of `count` evaluations (numbers unseen): timing signals."""
         return self._act(self.detector.observe_blind(client, count, now), now)
 
-    def observe_private(self, *, client: ClientId, count: int, now: float) -> list[Alert]:
+    def observe_private(self, *, client: ClientId, count: int, now: float,
+                        key_budget: int | None = None) -> list[Alert]:
         """Record `count` private-check evaluations answered to `client` (numbers unseen): audit, timing
-        signals, and the private path's own (volume, key and address rotation)."""
+        signals, and the private path's own (volume, key and address rotation; see PrivateWatch for a key
+        with a budget of its own)."""
         if self.audit is not None:
             self.audit.record_private(client, "oprf", count, "ok", now)
         return self._act(self.detector.observe_blind(client, count, now)
-                         + self.private_watch.evaluations(client, count, now), now)
+                         + self.private_watch.evaluations(client, count, now, key_budget), now)
 
     def observe_download(self, *, client: ClientId, now: float) -> list[Alert]:
         """Record one private bucket download by `client` (which bucket is not recorded)."""

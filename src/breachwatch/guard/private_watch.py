@@ -41,22 +41,30 @@ class PrivateWatch:
         state.alerted[signal] = now
         alerts.append(Alert(signal, now, (entity, *others), f"{entity[0]}: {evidence}"))
 
-    def evaluations(self, client: ClientId, count: int, now: float) -> list[Alert]:
-        """Feed `count` evaluations answered to `client`."""
+    def evaluations(self, client: ClientId, count: int, now: float, key_budget: int | None = None) -> list[Alert]:
+        """Feed `count` evaluations answered to `client`. A key with a budget of its own (`key_budget`
+        evaluations a day: an organisation's app whose users share it) is expected to be used from many
+        addresses and to approach its budget: its volume signal fires at that budget and its addresses are not
+        counted; the addresses and subnets using it are watched as any others."""
         t = self.t
         alerts: list[Alert] = []
         for entity in client.entities():
             state = self._states.get_or_create(entity, _State)
             volume = state.evaluations.add(count, now, t.private_volume_window)
-            if entity[0] != "key":  # downloads carry no key: only addresses and subnets weigh them
+            threshold = t.private_volume
+            if entity[0] == "key":
+                if key_budget is not None:
+                    threshold = max(threshold, key_budget)
+            else:  # downloads carry no key: only addresses and subnets weigh them
                 state.download_evaluations.add(count, now, t.private_download_window)
-            if volume >= t.private_volume:
+            if volume >= threshold:
                 self._fire(entity, state, "private-volume", now,
                            f"about {volume:,.0f} private-check evaluations within "
-                           f"{t.private_volume_window / 3600:.0f}h (threshold {t.private_volume:,})", alerts)
+                           f"{t.private_volume_window / 3600:.0f}h (threshold {threshold:,})", alerts)
         if client.key is not None:
-            self._rotation(("key", client.key), client.ip, "ip", now, t.private_addresses_per_key,
-                           "addresses", alerts)
+            if key_budget is None:
+                self._rotation(("key", client.key), client.ip, "ip", now, t.private_addresses_per_key,
+                               "addresses", alerts)
             for entity in (("ip", client.ip), ("subnet", client.subnet)):
                 self._rotation(entity, client.key, "key", now, t.private_keys_per_address, "keys", alerts)
         return alerts

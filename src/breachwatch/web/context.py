@@ -103,8 +103,9 @@ class AppContext:
         bucket = f"key:{key.key_id}" if key is not None else self.client_bucket(request)
         decision = self.limiter.hit(bucket, cost)
         if decision.allowed:
+            budget = key.private_per_day if key is not None and kind == "oprf" else None
             guarded = self.services.guard.admit(client=self.client_of(request, key), numbers=cost, kind=kind,
-                                                now=time.time())
+                                                now=time.time(), key_budget=budget)
             if not guarded.allowed:
                 decision = Decision(False, max(1, guarded.retry_after))
         if not decision.allowed:
@@ -144,7 +145,8 @@ class AppContext:
         signals; a client its alerts block gets a 429 instead of the evaluations."""
         client = self.client_of(request, key)
         guard = self.services.guard
-        alerts = guard.observe_private(client=client, count=evaluations, now=time.time())
+        alerts = guard.observe_private(client=client, count=evaluations, now=time.time(),
+                                       key_budget=key.private_per_day if key is not None else None)
         if alerts and guard.withhold(client=client, alerts=alerts):
             self.metrics.rate_limited.inc()
             raise Problem(429, "This client is blocked for using the private check like an enumeration tool.",
