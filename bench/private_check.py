@@ -260,10 +260,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(home: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(home: Path, workers: int, server: str = "uvicorn") -> tuple[subprocess.Popen[bytes], int]:
     """`breachwatch serve` on a free port; returns once it accepts connections."""
     port = _free_port()
-    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers), "--no-dispatcher"],
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers), "--no-dispatcher",
+                             "--server", server],
                             env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 60
@@ -411,6 +412,8 @@ def main() -> None:
     parser.add_argument("--real-shrink", type=int, default=3,
                         help="Real builds of 500M / 2**N pairs over N fewer prefix bits (same bucket sizes); "
                              "-1: none.")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                        help="ASGI server of `breachwatch serve` for the HTTP figures.")
     parser.add_argument("--only", choices=("all", "sizes", "serve", "build"), default="all")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bw-private-bench-"))
@@ -425,7 +428,8 @@ def main() -> None:
         home, info = prepare_home(root, args.scale)
         result["served"] = {k: v for k, v in info.items() if k != "key"}
         result["inprocess_us"] = inprocess(home, info)
-        proc, port = start_server(home, 2)
+        proc, port = start_server(home, 2, args.server)
+        result["server"] = args.server
         try:
             result["http_private"] = run_wrk(port, info, False, args.seconds, args.connections)
             result["http_healthz"] = run_wrk(port, info, True, args.seconds, args.connections)
