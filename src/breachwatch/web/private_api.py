@@ -82,7 +82,8 @@ async def evaluate(request: Request) -> Response:
 def _parameters(request: Request) -> Parameters:
     params = context_of(request).services.private_index.parameters()
     if params is None:
-        raise Problem(503, "No private buckets are published on this server yet.")
+        raise Problem(404, "No private check is published on this server: no breach was ingested with --private "
+                           "or built with `breachwatch private build`.")
     return params
 
 
