@@ -163,15 +163,18 @@ def test_readers_agree_row_for_row_with_a_reference_reader(generated: Any, layou
     assert _library_rows(dump) == expected
 
 
-def test_facebook_layout_goes_through_the_compiled_scan(generated: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Colon text with ragged rows is read from byte ranges (the scan), not by the serial code."""
+@pytest.mark.parametrize("layout", ["facebook", "pipe", "semicolon"])
+def test_text_layouts_go_through_the_compiled_scan(generated: Any, monkeypatch: pytest.MonkeyPatch,
+                                                   layout: str) -> None:
+    """Colon text with ragged rows, pipes and semicolons are read by the scan (or Polars), never by the serial
+    code."""
     from breachwatch.ingest import rows as rows_module
 
     def refuse(*args: Any) -> Any:
         raise AssertionError("the serial reader was used")
 
     monkeypatch.setattr(rows_module, "rows_of_lines", refuse)
-    dump, truth = generated["facebook"]
+    dump, truth = generated[layout]
     assert len(_library_rows(dump)) == truth["rows"]
 
 
