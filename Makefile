@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint typecheck docs i18n bench clean
+.PHONY: demo test test-slow coverage lint typecheck docs i18n bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -m 'not slow'
+	$(BIN)/python -m pytest -q -m 'not slow' -n auto
+
+## The same tests with line coverage of src/breachwatch.
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q -m 'not slow' -n auto --cov=breachwatch --cov-report=term
 
 ## The long runs: 1M-row differential normalizer test, crash seeds, 1 GB line, load test (CI runs these too).
 test-slow: $(STAMP)

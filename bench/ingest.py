@@ -3,11 +3,17 @@ normalizer alone, peak RSS, and the same for the per-row baseline (libphonenumbe
 `breachwatch ingest --normalizer per-row`); the ratio is the headline. One command:
 
     .venv/bin/python bench/ingest.py [--rows 5000000] [--baseline-rows 1000000] [--no-gzip]
+        [--layout-rows 1000000] [--record-rows 200000] [--layouts facebook,pipe,...]
 
 Each ingest runs as its own `breachwatch` process, so its peak RSS (the lead and its worker processes) is
 measured alone. Dumps above 1M rows are made from a 1M-row `synth` dump whose copies get other last digits
 (mostly still valid numbers: mobile ranges end in free digits), because generating 50M rows one by one takes
 longer than ingesting them.
+
+The other layouts (`synth --layout`) get a row each, with its ratio to the same per-row baseline: the text
+layouts (Facebook colon text, pipe, semicolon) at --layout-rows, made from a 100k-row synth file of the layout
+whose copies get other last digits in the number (the first field) as above; the record and archive layouts
+(zip, tar.gz, JSON array, SQL, Parquet) at --record-rows, xlsx at a quarter of that (writing xlsx is slow).
 """
 
 from __future__ import annotations
@@ -59,6 +65,48 @@ def make_dump(rows: int, out: Path) -> None:
                     digits.struct.field("3")]))
                 .otherwise(pl.col("phone")).alias("phone"))
             varied.write_csv(sink, include_header=False)
+            written += varied.height
+            copy += 1
+    base.unlink()
+
+
+TEXT_LAYOUTS = {"facebook": "fb.txt", "pipe": "pipe.txt", "semicolon": "semi.csv"}
+RECORD_LAYOUTS = {"zip": "leak.zip", "tar.gz": "leak.tar.gz", "json-array": "doc.json", "sql-mysql": "mysql.sql",
+                  "sql-postgres": "pg.sql", "parquet": "d.parquet", "xlsx": "d.xlsx"}
+
+
+def make_layout_dump(layout: str, rows: int, out: Path) -> None:
+    """A dump of `layout` with `rows` rows: synth output (100k rows at most for a text layout, whose copies
+    then get other last digits in their first field, the number)."""
+    text = layout in TEXT_LAYOUTS
+    base = out.with_name("base-" + out.name)
+    synthesize(SynthOptions(rows=min(rows, _SYNTH_ROWS // 10) if text else rows, out=base, seed=2, layout=layout))
+    if not text or rows <= _SYNTH_ROWS // 10:
+        base.rename(out)
+        return
+    header = layout != "facebook"
+    lines = pl.read_csv(base, has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+                        new_columns=["line"], skip_rows=1 if header else 0)["line"]
+    delimiter = {"facebook": ":", "pipe": "|", "semicolon": ";"}[layout]
+    parts = lines.str.splitn(delimiter, 2).struct.rename_fields(["first", "rest"]).struct.unnest()
+    digits = pl.col("first").str.extract_groups(r"^(.*?)([0-9]{4})([^0-9]*)$")
+    with open(out, "wb") as sink:
+        if header:
+            with open(base, "rb") as source:
+                sink.write(source.readline())
+        written, copy = 0, 0
+        while written < rows:
+            shift = (copy * 7919) % 10_000
+            varied = parts.head(rows - written).with_columns(
+                pl.when(digits.struct.field("2").is_not_null() & (copy > 0))
+                .then(pl.concat_str([
+                    digits.struct.field("1"),
+                    ((digits.struct.field("2").cast(pl.Int64) + shift) % 10_000).cast(pl.String).str.zfill(4),
+                    digits.struct.field("3")]))
+                .otherwise(pl.col("first")).alias("first"))
+            joined = varied.select(pl.concat_str([pl.col("first"), pl.col("rest")], separator=delimiter,
+                                                 ignore_nulls=True).alias("line"))
+            sink.write(("\n".join(joined["line"].to_list()) + "\n").encode())
             written += varied.height
             copy += 1
     base.unlink()
@@ -161,6 +209,11 @@ def main() -> None:
                         help="rows (the dump's first) ingested with the per-row baseline")
     parser.add_argument("--normalizer-rows", type=int, default=2_000_000, help="rows for the normalizer alone")
     parser.add_argument("--no-gzip", action="store_true", help="skip the gzip run")
+    parser.add_argument("--layout-rows", type=int, default=1_000_000, help="rows of each text layout's dump")
+    parser.add_argument("--record-rows", type=int, default=200_000,
+                        help="rows of each record or archive layout's dump (xlsx: a quarter)")
+    parser.add_argument("--layouts", default=",".join([*TEXT_LAYOUTS, *RECORD_LAYOUTS]),
+                        help="layouts to measure, comma-separated ('' for none)")
     parser.add_argument("--workdir", type=Path, default=None, help="where to put the dump (default: a temp dir)")
     args = parser.parse_args()
     workers = os.cpu_count() or 1
@@ -194,6 +247,19 @@ def main() -> None:
             print(f"ingest {name}: {rate:,.0f} rows/s end to end ({run['seconds']:.1f} s for {run['rows']:,} rows, "
                   f"{run['unique']:,} unique numbers), {rate / base_rate:.1f}x the per-row baseline; "
                   f"peak RSS {run['rss_mb']:,.0f} MB")
+        for layout in [name for name in args.layouts.split(",") if name]:
+            rows = (args.layout_rows if layout in TEXT_LAYOUTS else
+                    args.record_rows // 4 if layout == "xlsx" else args.record_rows)
+            path = root / {**TEXT_LAYOUTS, **RECORD_LAYOUTS}[layout]
+            made = time.perf_counter()
+            make_layout_dump(layout, rows, path)
+            made = time.perf_counter() - made
+            run = run_ingest(path, root / "home", f"bench-{layout.replace('.', '-')}")
+            rate = run["rows"] / run["seconds"]
+            print(f"ingest {layout}: {rate:,.0f} rows/s end to end ({run['seconds']:.1f} s for {run['rows']:,} rows, "
+                  f"{path.stat().st_size / 1e6:,.0f} MB, made in {made:.0f} s), {rate / base_rate:.1f}x the per-row "
+                  f"baseline; peak RSS {run['rss_mb']:,.0f} MB", flush=True)
+            path.unlink()
         csv_run = runs["csv"]
         projected = csv_run["seconds"] * 500_000_000 / csv_run["rows"]
         print(f"projection, 500M rows at this run's CSV rate: {projected / 60:.0f} min")

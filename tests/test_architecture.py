@@ -78,7 +78,7 @@ def test_each_library_is_owned_by_one_place() -> None:
 # The ingest stages in the order data flows (ingest/__init__.py); each may import only those before it.
 INGEST_ORDER = ("cluster", "taskkeys", "sources", "members", "columns", "jsondocs", "sqldumps", "tables", "sniff",
                 "scan", "chunks", "rows", "records", "runs", "tasks",
-                "runners", "pipeline", "synth")
+                "runners", "pipeline", "synthlayouts", "synth")
 
 
 def _ingest_imports(path: Path) -> set[str]:

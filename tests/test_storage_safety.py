@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,14 +33,19 @@ def test_no_number_in_clear_anywhere_in_the_data_directory(services: Services, d
     files = _all_bytes(services.config.home)
     assert any(p.suffix == ".seg" for p, _ in files)
     numbers = list(dumps["csv"]["truth"]["numbers"])
-    for e164 in numbers:
-        digits = e164[1:].encode()
-        national_tail = digits[-8:]  # also no national form or fragment long enough to identify it
-        as_int = np.array([int(e164[1:])], dtype="<u8").tobytes()
-        for path, data in files:
-            assert digits not in data, f"{e164} in clear in {path}"
-            assert national_tail not in data, f"tail of {e164} in {path}"
-            assert as_int not in data, f"{e164} as an integer in {path}"
+    # No number in clear, nor any 8-digit tail of one (a national form or a fragment long enough to identify it),
+    # nor one as a little-endian 64-bit integer at any byte offset.
+    tails = {e164[-8:].encode() for e164 in numbers}
+    as_ints = np.array(sorted(int(e164[1:]) for e164 in numbers), dtype=np.uint64)
+    for path, data in files:
+        for run in re.findall(rb"[0-9]{8,}", data):
+            found = [run[i:i + 8] for i in range(len(run) - 7) if run[i:i + 8] in tails]
+            assert found == [], f"a number's last 8 digits {found[0]!r} in {path}"
+        raw = np.frombuffer(data, dtype=np.uint8)
+        for offset in range(8):
+            usable = (len(raw) - offset) // 8 * 8
+            words = raw[offset:offset + usable].view("<u8")
+            assert not np.isin(words, as_ints).any(), f"a number as an integer in {path} (offset {offset} mod 8)"
 
 
 def test_secret_key_file_is_private(tmp_path: Path) -> None:

@@ -230,3 +230,18 @@ def test_metrics_count_the_private_short_way_like_the_full_stack(home: dict[str,
 def test_other_private_requests_go_the_usual_way(home: dict[str, Any], method: str, path: str) -> None:
     app = create_app(home["services"])
     assert app.hot is not None and app.hot.match(_scope(path, {}, method)) is None
+
+
+def test_nothing_published_is_a_404_both_ways(tmp_path: Path) -> None:
+    from breachwatch.config import load_config
+    from breachwatch.services import Services
+    from tests.support.cli import TEST_KEY
+
+    services = Services(load_config(environ={"BREACHWATCH_SECRET_KEY": TEST_KEY}, home=tmp_path / "home"))
+    try:
+        app = create_app(services)
+        hot, full = _both_ways(app, "/api/v1/private/buckets/00000", {})
+        assert hot == full and hot[0] == 404
+        assert dict(hot[1])[b"content-type"] == b"application/problem+json"
+    finally:
+        services.close()

@@ -26,7 +26,16 @@ from .app import console, err, main, services_of, user_errors
 @main.command()
 @click.option("--rows", type=click.IntRange(min=1), required=True, help="Number of rows to generate.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file: .csv, .tsv, .jsonl or .txt, optionally .gz.")
+              help="Output file. With --layout csv: .csv, .tsv, .jsonl or .txt (a plain list), optionally .gz; "
+                   "other layouts: the suffix they read as (.txt, .zip, .tar.gz, .json, .sql, .parquet, .xlsx).")
+@click.option("--layout", type=click.Choice(["csv", "facebook", "pipe", "semicolon", "zip", "tar.gz", "json-array",
+                                             "sql-mysql", "sql-postgres", "parquet", "xlsx"]),
+              default="csv", show_default=True,
+              help="How the dump is laid out: csv (by --out's suffix); facebook (the 2021 colon text: number "
+                   "first, no header, a date and time with colons in a later field); pipe or semicolon (with a "
+                   "header); zip (per-country facebook files) or tar.gz (per-country JSON lines files); "
+                   "json-array; sql-mysql (CREATE TABLE + INSERTs); sql-postgres (COPY FROM stdin); parquet; "
+                   "xlsx. The truth has the same shape for every layout.")
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the ground truth (every number, its region, status and data classes) here. Every "
                    "row's shape is then checked to read back as its number (and drawn again if not), so the dump "
@@ -35,14 +44,15 @@ from .app import console, err, main, services_of, user_errors
               help="Random seed (same seed and options, same dump).")
 @click.option("--countries", default=None,
               help="Country weights, e.g. 'EG=45,US=32,MY=12'. Default: the claimed 2022 mix over 84 countries.")
-def synth(rows: int, out: Path, truth: Path | None, seed: int, countries: str | None) -> None:
+def synth(rows: int, out: Path, layout: str, truth: Path | None, seed: int, countries: str | None) -> None:
     """Generate a realistic fake dump with known ground truth (never use real leaked data)."""
     from ..ingest.synth import SynthOptions, parse_mix, synthesize
 
     with user_errors():
         try:
             mix = parse_mix(countries) if countries else None
-            summary = synthesize(SynthOptions(rows=rows, out=out, truth=truth, seed=seed, countries=mix))
+            summary = synthesize(SynthOptions(rows=rows, out=out, truth=truth, seed=seed, countries=mix,
+                                              layout=layout))
         except ValueError as exc:
             raise BreachwatchError(str(exc)) from None
     numbers = (f"{summary.unique_numbers:,} unique numbers" if truth else

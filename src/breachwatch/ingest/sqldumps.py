@@ -68,7 +68,9 @@ def sql_rows(name: str, lines: Iterator[str]) -> Iterator[SqlRow]:
                 backslashes = "off" in stripped.lower()
             create = _CREATE.match(line)
             if create:
-                created[unquote_name(create.group(1))] = tuple(_create_columns(line, lines))
+                columns_made, more = _create_columns(line, lines)
+                created[unquote_name(create.group(1))] = tuple(columns_made)
+                number += more
                 continue
             copy = _COPY.match(line)
             if copy:
@@ -103,19 +105,22 @@ def sql_rows(name: str, lines: Iterator[str]) -> Iterator[SqlRow]:
                          "here never ends)", row=start)
 
 
-def _create_columns(first: str, lines: Iterator[str]) -> list[str]:
+def _create_columns(first: str, lines: Iterator[str]) -> tuple[list[str], int]:
+    """The column names of a CREATE TABLE starting on `first`, and how many more lines it took."""
     columns: list[str] = []
     text = first[first.index("(") + 1:]
+    more = 0
     while True:
         for part in text.splitlines():
             word = part.strip().split(None, 1)[0] if part.strip() else ""
             if word and word.lower().strip("`\"") not in _NOT_COLUMNS and not word.startswith(")"):
                 columns.append(unquote_name(word.rstrip(",")))
         if re.search(r"\)\s*[^,]*;\s*$", text):
-            return columns
+            return columns, more
         text = next(lines, "")
         if not text:
-            return columns
+            return columns, more
+        more += 1
 
 
 def _insert_rows(name: str, statement: str, line: int, backslashes: bool,

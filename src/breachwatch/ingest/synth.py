@@ -6,8 +6,6 @@ have, with duplicates in other shapes, junk rows, and the other columns such dum
 
 from __future__ import annotations
 
-import csv
-import gzip
 import itertools
 import json
 import random
@@ -15,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..models import DATA_CLASS_BITS, mask_to_classes
 from ..phone import (
@@ -27,6 +25,7 @@ from ..phone import (
     mobile_pattern,
     normalize,
 )
+from .synthlayouts import COLUMNS, Layout, facebook_values, fields_mask, layout_for, open_writer
 
 #: Per-country counts (millions) from the public claim about the 487M-number list.
 CLAIMED_MIX: dict[str, float] = {"EG": 45.0, "IT": 35.7, "US": 32.0, "MY": 12.0, "GB": 11.0, "SG": 3.0,
@@ -59,12 +58,6 @@ _DEVICES = ("SM-A515F", "SM-G991B", "iPhone 12", "iPhone 13 Pro", "Redmi Note 10
             "M2101K6G", "iPhone SE", "V2027")
 _OSES = ("Android 11", "Android 12", "Android 13", "iOS 15.7", "iOS 16.5", "iOS 17.1", "Android 10")
 
-# Column -> (data class, share of rows where it is filled).
-_COLUMNS: tuple[tuple[str, str, float], ...] = (
-    ("name", "Names", 0.85), ("about", "Bios", 0.6), ("email", "Email addresses", 0.2),
-    ("device_model", "Device information", 0.5), ("os_version", "Device information", 0.5),
-    ("profile_photo", "Profile photos", 0.4),
-)
 _ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -81,6 +74,8 @@ class SynthOptions:
     duplicate_share: float = 0.06
     junk_share: float = 0.01
     clean_samples: int = 100
+    #: How the dump is written: one of LAYOUTS ("csv": CSV, TSV, JSON lines or a plain list by --out's suffix).
+    layout: str = "csv"
 
 
 @dataclass
@@ -198,25 +193,12 @@ def _other_columns(rng: random.Random) -> tuple[dict[str, str], int]:
         "profile_photo": f"https://pps.whatsapp.net/v/t61.24694-24/{rng.getrandbits(48):012x}.jpg",
     }
     mask = 0
-    for column, data_class, share in _COLUMNS:
+    for column, data_class, share in COLUMNS:
         if rng.random() < share:
             mask |= 1 << DATA_CLASS_BITS.index(data_class)
         else:
             values[column] = ""
     return values, mask
-
-
-def _writer(out: Path) -> tuple[str, IO[str]]:
-    suffixes = [s.lower() for s in out.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] == ".gz"
-    ext = suffixes[-2] if compressed and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
-    fmt = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".txt": "txt"}.get(ext)
-    if fmt is None:
-        raise ValueError(f"{out}: --out must end in .csv, .tsv, .jsonl or .txt (optionally .gz)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if compressed:
-        return fmt, gzip.open(out, "wt", encoding="utf-8", newline="", compresslevel=1)
-    return fmt, open(out, "w", encoding="utf-8", newline="")
 
 
 def synthesize(options: SynthOptions, progress: Callable[[int], None] | None = None) -> SynthSummary:
@@ -227,26 +209,27 @@ def synthesize(options: SynthOptions, progress: Callable[[int], None] | None = N
     weights = [mix[r] for r in regions]
     cum_weights = list(itertools.accumulate(weights))
     sources = {r: NumberSource(r, rng) for r in regions}
-    fmt, handle = _writer(Path(options.out))
+    layout = layout_for(options.layout, Path(options.out))
     verify = options.truth is not None
-    shapes = [s for s in SHAPES if fmt != "txt" or s != "national"]
-    junk_kinds = [j for j in _JUNK if fmt != "txt" or j[0]]  # a blank line in a plain list is not a row
+    # Shapes that need a region hint only where rows carry a country; a colon only where it is no delimiter.
+    shapes = [s for s in SHAPES if (layout.hints or s != "national") and (layout.colons or s != "tel")]
+    junk_kinds = [j for j in _JUNK if layout.empty_rows or j[0]]  # a blank line in a plain list is not a row
     shape_weights = [w for s, w in zip(SHAPES, _SHAPE_WEIGHTS, strict=True) if s in shapes]
     truth_numbers: dict[str, dict[str, Any]] = {}
     emitted: list[tuple[str, str, str]] = []  # (e164, region, national) for duplicates
     seen: set[str] = set()
     junk_reasons: dict[str, int] = {}
     junk_rows = duplicate_rows = 0
+    writer = open_writer(layout, Path(options.out), sorted(regions, key=lambda r: -mix[r]))
     try:
-        emit = _row_emitter(fmt, handle)
         for row in range(options.rows):
             roll = rng.random()
             if roll < options.junk_share:
                 text, reason = rng.choice(junk_kinds)
                 junk_reasons[reason] = junk_reasons.get(reason, 0) + 1
                 junk_rows += 1
-                values, _ = _other_columns(rng)
-                emit(text, "", values)
+                values, _ = _other_values(rng, layout)
+                writer.write(text, "", values, None)
             else:
                 if roll < options.junk_share + options.duplicate_share and emitted:
                     e164, region, national = rng.choice(emitted)
@@ -261,17 +244,16 @@ def synthesize(options: SynthOptions, progress: Callable[[int], None] | None = N
                         seen.add(e164)
                         emitted.append((e164, region, national))
                 text, needs_hint, hint = _shaped(rng, shapes, shape_weights, sources[region], national, verify)
-                values, mask = _other_columns(rng)
-                if fmt == "txt":
-                    mask = 0
-                emit(text, hint if (needs_hint or rng.random() < 0.5) else "", values)
+                values, mask = _other_values(rng, layout)
+                shown = hint if (needs_hint or rng.random() < 0.5) else ""
+                writer.write(text, shown if layout.hints else "", values, region)
                 if verify:
                     entry = truth_numbers.setdefault(e164, {"region": None, "status": None, "mask": 0})
                     entry["mask"] |= mask
             if progress is not None and row % 65536 == 0:
                 progress(row)
     finally:
-        handle.close()
+        writer.close()
     unique = len(seen)
     summary = SynthSummary(options.rows, unique, duplicate_rows, junk_rows)
     for _e164, region, _national in emitted:
@@ -279,6 +261,15 @@ def synthesize(options: SynthOptions, progress: Callable[[int], None] | None = N
     if options.truth is not None:
         _write_truth(options, rng, sources, regions, weights, truth_numbers, summary, junk_reasons)
     return summary
+
+
+def _other_values(rng: random.Random, layout: Layout) -> tuple[dict[str, str], int]:
+    """The row's other fields and the data-class mask ingest should find in them, for `layout`."""
+    values, mask = _other_columns(rng)
+    if layout.fields == "facebook":
+        first, _, last = values["name"].partition(" ")
+        values.update(facebook_values(rng, first, last, values["email"]))
+    return values, (mask | fields_mask(layout, {}) if layout.fields == "columns" else fields_mask(layout, values))
 
 
 def _shaped(rng: random.Random, shapes: list[str], weights: list[int], source: NumberSource,
@@ -296,27 +287,6 @@ def _shaped(rng: random.Random, shapes: list[str], weights: list[int], source: N
         if normalize(text, hint).e164 == e164 and (needs_hint or normalize(text, None).e164 == e164):
             return text, needs_hint, hint
     return e164, False, source.region
-
-
-def _row_emitter(fmt: str, handle: IO[str]) -> Callable[[str, str, dict[str, str]], None]:
-    if fmt == "txt":
-        def emit_txt(text: str, hint: str, values: dict[str, str]) -> None:
-            handle.write(text + "\n")
-        return emit_txt
-    if fmt == "jsonl":
-        def emit_json(text: str, hint: str, values: dict[str, str]) -> None:
-            record = {"user": {"phone": text, "name": values["name"], "about": values["about"],
-                               "email": values["email"], "photo": values["profile_photo"]},
-                      "country": hint,
-                      "device": {"model": values["device_model"], "os_version": values["os_version"]}}
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return emit_json
-    writer = csv.writer(handle, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
-    writer.writerow(["phone", "country", *[c for c, _, _ in _COLUMNS]])
-
-    def emit_csv(text: str, hint: str, values: dict[str, str]) -> None:
-        writer.writerow([text, hint, *[values[c] for c, _, _ in _COLUMNS]])
-    return emit_csv
 
 
 def _write_truth(options: SynthOptions, rng: random.Random, sources: dict[str, NumberSource],

@@ -56,7 +56,8 @@ def _xlsx(path: str, batch_rows: int) -> Iterator[tuple[list[str], list[list[str
         names = [_cell(v) or f"col{i + 1}" for i, v in enumerate(header)]
         batch: list[list[str]] = []
         for row in rows:
-            batch.append([_cell(v) for v in row])
+            cells = [_cell(v) for v in row]
+            batch.append(cells + [""] * (len(names) - len(cells)))  # a row's empty last cells may be left out
             if len(batch) >= batch_rows:
                 yield names, batch
                 batch = []

@@ -191,12 +191,12 @@ DOCUMENT: dict[str, Any] = {
                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                 "304": {"description": "Not modified (If-None-Match)"}, "400": _err("Malformed bucket"),
                 "409": _err("Another generation is served: fetch /parameters again"),
-                "503": _err("No private buckets published")}}},
+                "404": _err("No private check published on this server")}}},
         "/api/v1/private/parameters": {"get": {
             "summary": "Private check: layout, breaches served, generation and key epoch",
             "responses": {"200": {"description": "Parameters", "content": {
                 "application/json": {"schema": _PRIVATE_PARAMETERS}}},
-                "503": _err("No private buckets published")}}},
+                "404": _err("No private check published on this server")}}},
         "/api/v1/breaches/{name}/report": {"get": {
             "summary": "Per-country and per-region report of a breach, with a bar chart (web/report_api.py)",
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},

@@ -102,10 +102,15 @@ async def evaluate(request: Request) -> Response:
     return EncodedResponse(_encode(evaluated), (_JSON_TYPE, _NO_STORE))
 
 
+#: Nothing is published for this server's key: not an error of the server (a 404, as for a missing page).
+_UNPUBLISHED = ("No private check is published on this server: no breach was ingested with --private or built "
+                "with `breachwatch private build`.")
+
+
 def _parameters(request: Request) -> Parameters:
     params = context_of(request).services.private_index.parameters()
     if params is None:
-        raise Problem(503, "No private buckets are published on this server yet.")
+        raise Problem(404, _UNPUBLISHED)
     return params
 
 
@@ -125,7 +130,7 @@ async def bucket(request: Request) -> Response:
     ctx = context_of(request)
     current = ctx.services.private_index.served()  # the file and its parameters, read together
     if current is None:
-        raise Problem(503, "No private buckets are published on this server yet.")
+        raise Problem(404, _UNPUBLISHED)
     served, params = current
     digits = -(-params.prefix_bits // 4)
     if len(text) != digits or _HEX_DIGITS.fullmatch(text) is None:
