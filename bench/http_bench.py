@@ -95,10 +95,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(home: Path, workers: int, server: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(home: Path, workers: int, server: str, env: dict[str, str] | None = None,
+                 extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], int]:
+    """`breachwatch serve` (with `extra` options) on a free port, in a session of its own; returns once it
+    accepts connections and its workers had time to start."""
     port = free_port()
-    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers), "--server", server],
-                            env=_env(home),
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers), "--server", server,
+                             *extra],
+                            env=env if env is not None else _env(home),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -28,8 +28,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+import http_bench  # the serve/stop helpers of the HTTP benchmark (bench/ is on the path)
 from breachwatch.private import oprf
 from breachwatch.private.protocol import ENTRY_BYTES, PREFIX_BITS, key_id, padded_entries, server_key
 
@@ -254,38 +253,13 @@ def inprocess(home: Path, info: dict[str, Any], n: int = 400) -> dict[str, float
 
 # ---------------------------------------------------------------------------------------------- HTTP
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(home: Path, workers: int, server: str = "uvicorn") -> tuple[subprocess.Popen[bytes], int]:
-    """`breachwatch serve` on a free port; returns once it accepts connections."""
-    port = _free_port()
-    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", str(workers), "--no-dispatcher",
-                             "--server", server],
-                            env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                time.sleep(1.0 * workers)
-                return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    """`breachwatch serve` on a free port, without the notification dispatcher; returns once it accepts
+    connections."""
+    return http_bench.start_server(home, workers, server, env=_env(home), extra=("--no-dispatcher",))
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server's process group."""
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+stop_server = http_bench.stop_server
 
 
 _LUA = """
