@@ -25,6 +25,7 @@ from breachwatch.ingest import IngestOptions
 from breachwatch.ingest.synth import SynthOptions, synthesize
 from breachwatch.services import Services
 from breachwatch.web import create_app
+from breachwatch.web.coalesce import CoalescingHttpToolsProtocol
 from tests.support.cli import SMALL_MIX, TEST_KEY
 
 
@@ -78,7 +79,7 @@ def serve_in_thread(services: Services, limiter: RateLimiter | None = None,
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app or create_app(services, limiter=limiter), log_level="warning", access_log=False,
-                            ws="none", lifespan="on")
+                            ws="none", lifespan="on", http=CoalescingHttpToolsProtocol)  # as `serve` runs it
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -28,6 +28,7 @@ ELEMENT_BYTES = 32
 SCALAR_BYTES = 32
 OUTPUT_BYTES = 64  # SHA-512
 _IDENTITY = bytes(ELEMENT_BYTES)
+_SCALAR_MULT = pysodium.sodium.crypto_scalarmult_ristretto255
 
 
 class OprfError(BreachwatchError):
@@ -68,15 +69,22 @@ def hash_to_scalar(msg: bytes, dst: bytes = HASH_TO_SCALAR_DST) -> bytes:
     return bytes(pysodium.crypto_core_ristretto255_scalar_reduce(expand_message_xmd(msg, dst, 64)))
 
 
-def validate_element(data: bytes) -> bytes:
-    """The element itself if it is a canonical encoding of a non-identity ristretto255 point."""
+def check_encoding(data: bytes) -> bytes:
+    """The element itself if its encoding passes the checks that need no point decoding: 32 bytes, not the
+    identity, bit 255 clear (libsodium 1.0.18 ignores that bit, but RFC 9496 decoding requires s < p: an
+    encoding with it set is a second, non-canonical encoding of the same point)."""
     if len(data) != ELEMENT_BYTES:
         raise InvalidElementError(f"an element is {ELEMENT_BYTES} bytes, got {len(data)}")
     if data == _IDENTITY:
         raise InvalidElementError("the identity element is not allowed")
-    # libsodium 1.0.18 ignores bit 255, but RFC 9496 decoding requires s < p: an encoding with it set is
-    # non-canonical (a second encoding of the same point) and is refused here.
-    if data[31] & 0x80 or not pysodium.crypto_core_ristretto255_is_valid_point(data):
+    if data[31] & 0x80:
+        raise InvalidElementError("not a canonical ristretto255 encoding")
+    return data
+
+
+def validate_element(data: bytes) -> bytes:
+    """The element itself if it is a canonical encoding of a non-identity ristretto255 point."""
+    if not pysodium.crypto_core_ristretto255_is_valid_point(check_encoding(data)):
         raise InvalidElementError("not a canonical ristretto255 encoding")
     return data
 
@@ -127,14 +135,15 @@ def blind(data: bytes, blind_scalar: bytes | None = None) -> tuple[bytes, bytes]
 
 
 def blind_evaluate(sk: bytes, blinded_element: bytes) -> bytes:
-    """Server BlindEvaluate(skS, blindedElement): validates the element first."""
-    return _scalar_mult(sk, validate_element(blinded_element))
+    """Server BlindEvaluate(skS, blindedElement), refusing an invalid element with InvalidElementError.
 
-
-def blind_evaluate_valid(sk: bytes, valid_element: bytes) -> bytes:
-    """Server BlindEvaluate of an element `validate_element` already accepted (a server validates a whole
-    batch before charging it, then evaluates each element without decoding it a second time)."""
-    return _scalar_mult(sk, valid_element)
+    The element is decoded once: libsodium's scalar multiplication decodes it with the same canonical check
+    as `crypto_core_ristretto255_is_valid_point` and refuses what fails it (or gives the identity), and
+    `check_encoding` adds what libsodium 1.0.18 leaves out."""
+    product = ctypes.create_string_buffer(ELEMENT_BYTES)
+    if _SCALAR_MULT(product, sk, check_encoding(blinded_element)) != 0:
+        raise InvalidElementError("not a canonical ristretto255 encoding")
+    return product.raw
 
 
 def finalize(data: bytes, blind_scalar: bytes, evaluated_element: bytes) -> bytes:

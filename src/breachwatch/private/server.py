@@ -59,13 +59,13 @@ class PrivateIndex:
         self._snapshot = _Snapshot(None, None, ())
 
     def evaluate(self, blinded_element: bytes) -> bytes:
-        """BlindEvaluate under the server key; raises InvalidElementError for a malformed element."""
+        """BlindEvaluate under the server key; raises InvalidElementError for an invalid element."""
         return oprf.blind_evaluate(self._pair.sk, blinded_element)
 
-    def evaluate_valid(self, elements: list[bytes]) -> list[bytes]:
-        """BlindEvaluate of elements `oprf.validate_element` already accepted, in order."""
+    def evaluate_all(self, elements: list[bytes]) -> list[bytes]:
+        """BlindEvaluate of each element, in order; raises InvalidElementError at the first invalid one."""
         sk = self._pair.sk
-        evaluate = oprf.blind_evaluate_valid
+        evaluate = oprf.blind_evaluate
         return [evaluate(sk, e) for e in elements]
 
     def _stamp(self) -> tuple[object, ...]:

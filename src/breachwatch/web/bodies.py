@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -152,8 +152,23 @@ def _bounded(receive: Receive, max_bytes: int, seconds: float, clock: Callable[[
 
 
 async def read_body(request: Request) -> bytes:
-    """The whole request body (bounded by the route's limit and deadline through BodyGuard)."""
-    return await request.body()
+    """The whole request body (bounded by the route's limit and deadline through BodyGuard); raises
+    ClientDisconnect when the client goes away first. Kept on the request, as `Request.body()` keeps it."""
+    kept: bytes | None = getattr(request, "_body", None)
+    if kept is not None:
+        return kept
+    receive = request.receive
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body  # what Request.body() and Request.stream() answer from now on
+    return body
 
 
 async def read_json(request: Request, example: str = "") -> Any:

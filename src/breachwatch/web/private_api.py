@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..private.oprf import ELEMENT_BYTES, InvalidElementError, validate_element
+from ..private.oprf import ELEMENT_BYTES, InvalidElementError, check_encoding
 from ..private.server import Parameters, PrivateIndex
 from ..services import Services
 from .auth import authenticate
@@ -61,8 +61,10 @@ class EncodedResponse(Response):
 
 
 def _parse(body: Any) -> list[bytes]:
-    """The blinded elements of an evaluate request, each decoded and validated (once: the server evaluates
-    them without decoding them again); a 400 problem for anything malformed."""
+    """The blinded elements of an evaluate request, decoded from hex and checked as far as that needs no point
+    decoding (length, identity, bit 255); a 400 problem for anything malformed. The point itself is decoded
+    once, by the evaluation, after the request is charged: an element that is not on the group costs its
+    sender an evaluation like any other."""
     items = body.get("blinded") if isinstance(body, dict) else None
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise Problem(400, f"'blinded' must be a list of 1 to {MAX_BATCH} hex-encoded elements")
@@ -71,7 +73,7 @@ def _parse(body: Any) -> list[bytes]:
         if not isinstance(item, str) or len(item) != 2 * ELEMENT_BYTES:
             raise Problem(400, f"each 'blinded' element must be {2 * ELEMENT_BYTES} hex characters (32 bytes)")
         try:
-            elements.append(validate_element(bytes.fromhex(item)))
+            elements.append(check_encoding(bytes.fromhex(item)))
         except ValueError:
             raise Problem(400, f"each 'blinded' element must be {2 * ELEMENT_BYTES} hex characters") from None
         except InvalidElementError as exc:
@@ -94,9 +96,9 @@ async def evaluate(request: Request) -> Response:
     index: PrivateIndex = ctx.services.private_index
     try:
         if len(elements) >= _THREAD_FROM:
-            evaluated = await run_in_threadpool(index.evaluate_valid, elements)
+            evaluated = await run_in_threadpool(index.evaluate_all, elements)
         else:
-            evaluated = index.evaluate_valid(elements)
+            evaluated = index.evaluate_all(elements)
     except InvalidElementError as exc:
         raise Problem(400, f"a 'blinded' element is not a valid element: {exc}") from None
     return EncodedResponse(_encode(evaluated), (_JSON_TYPE, _NO_STORE))

@@ -36,5 +36,8 @@ def serve(config: Config, host: str, port: int, workers: int, server: str = "uvi
         return
     import uvicorn
 
+    from .coalesce import CoalescingHttpToolsProtocol  # one write per response (see web/coalesce.py)
+
     uvicorn.run(_TARGET, factory=True, host=host, port=port, workers=workers, access_log=False, ws="none",
-                lifespan="on", server_header=False, log_level="info", proxy_headers=False)
+                lifespan="on", server_header=False, log_level="info", proxy_headers=False,
+                http=CoalescingHttpToolsProtocol)
