@@ -177,6 +177,17 @@ def test_malformed_evaluations_are_400_and_free(server: dict[str, Any], blinded:
     assert _evaluations(server) == before
 
 
+def test_an_encoding_off_the_group_is_charged_then_400(server: dict[str, Any]) -> None:
+    """An element that passes the checks needing no point decoding (32 bytes, not the identity, bit 255 clear)
+    is charged before the multiplication decodes it: s = 1 is odd, so no ristretto255 point has it."""
+    off_group = "01" + "00" * 31
+    before = _evaluations(server)
+    response = httpx.post(server["url"] + "/api/v1/private/evaluate", json={"blinded": [off_group]},
+                          headers={"hibp-api-key": server["key"]})
+    assert response.status_code == 400 and "not a valid element" in response.json()["detail"]
+    assert _evaluations(server) == before + 1
+
+
 def test_a_tampered_element_is_400_and_a_good_one_is_not(server: dict[str, Any]) -> None:
     query = prepare("+201001234567")
     tampered = bytearray(query.blinded)
