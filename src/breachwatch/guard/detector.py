@@ -14,7 +14,7 @@ from functools import cache
 from ..phone import SUPPORTED_REGIONS, country_code_for_region, mask_e164
 from .clients import ClientId
 from .policy import Thresholds
-from .sketch import LRU, Decayed, Distinct, LinearCounter
+from .sketch import LRU, Decayed, DecayedPair, Distinct, LinearCounter
 
 Entity = tuple[str, str]  # (scope, keyed hash)
 _MAX_BLOCKS_PER_ENTITY = 32
@@ -43,8 +43,7 @@ class Alert:
 class _EntityState:
     blocks: dict[str, Distinct] = field(default_factory=dict)
     countries: dict[int, LinearCounter] = field(default_factory=dict)
-    checks: Decayed = field(default_factory=Decayed)
-    hits: Decayed = field(default_factory=Decayed)
+    checks_hits: DecayedPair = field(default_factory=DecayedPair)  # (checks, hits) over the ratio window
     rate: Decayed = field(default_factory=Decayed)
     last_request: float | None = None
     gap_mean: float = 0.0
@@ -89,6 +88,7 @@ class Detector:
         self.cooldown = cooldown
         self._entities: LRU[Entity, _EntityState] = LRU(self.t.max_entities)
         self._blocks: LRU[str, _BlockState] = LRU(self.t.max_blocks)
+        self._coverage_ones = LinearCounter.ones_for(self.t.coverage_blocks)
 
     def observe(self, client: ClientId, numbers: Sequence[str], found: Sequence[int] | None,
                 now: float) -> list[Alert]:
@@ -178,15 +178,14 @@ class Detector:
             if len(state.countries) >= _MAX_COUNTRIES_PER_ENTITY:
                 del state.countries[next(iter(state.countries))]
             counter = state.countries[cc] = LinearCounter(now)
-        covered = counter.add(ten_thousands, now, t.coverage_window)
-        if covered >= t.coverage_blocks and _due(state, "coverage", now, cooldown):
+        if counter.add(ten_thousands, now, t.coverage_window) >= self._coverage_ones and \
+                _due(state, "coverage", now, cooldown):
             self._fire(entity, state, "coverage", now, alerts, e164,
-                       f"about {covered:,.0f} distinct 10,000-number blocks of +{cc} "
+                       f"about {counter.estimate():,.0f} distinct 10,000-number blocks of +{cc} "
                        f"within {t.coverage_window / 86400:.0f}d")
         if hit is None:
             return
-        checks = state.checks.add(1, now, t.ratio_window)
-        hits = state.hits.add(1 if hit else 0, now, t.ratio_window)
+        checks, hits = state.checks_hits.add(1, 1 if hit else 0, now, t.ratio_window)
         if checks < min_checks:
             return
         share = hits / checks

@@ -77,6 +77,29 @@ class Distinct:
         return self.count
 
 
+class DecayedPair:
+    """Two counts that decay together (a total and a part of it, e.g. checks and hits): one exponential a
+    step instead of two."""
+
+    __slots__ = ("last", "part", "total")
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.part = 0.0
+        self.last = 0.0
+
+    def add(self, total: float, part: float, now: float, tau: float) -> tuple[float, float]:
+        """Decay both to `now`, add to each, return (total, part)."""
+        if now > self.last:
+            factor = math.exp(-(now - self.last) / tau)
+            self.total *= factor
+            self.part *= factor
+            self.last = now
+        self.total += total
+        self.part += part
+        return self.total, self.part
+
+
 class LinearCounter:
     """Approximate distinct count of many values in fixed memory (linear counting over 2^13 bits, 1 KiB)."""
 
@@ -88,8 +111,9 @@ class LinearCounter:
         self.ones = 0
         self.start = now
 
-    def add(self, value: int, now: float, window: float) -> float:
-        """Add `value` (restarting when the window has passed), return the estimated distinct count."""
+    def add(self, value: int, now: float, window: float) -> int:
+        """Add `value` (restarting when the window has passed), return the bits set (compare it with
+        `ones_for`; `estimate` turns it into a count)."""
         if now - self.start > window:
             self.bits, self.ones, self.start = bytearray(self.M // 8), 0, now
         slot = ((value * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 51  # Fibonacci hashing to 13 bits
@@ -97,4 +121,16 @@ class LinearCounter:
         if not self.bits[slot >> 3] & mask:
             self.bits[slot >> 3] |= mask
             self.ones += 1
+        return self.ones
+
+    def estimate(self) -> float:
+        """The estimated distinct count."""
         return self.M * math.log(self.M / max(self.M - self.ones, 1))
+
+    @classmethod
+    def ones_for(cls, count: float) -> int:
+        """The fewest bits set whose estimate reaches `count` (so a threshold costs no logarithm per add)."""
+        ones = max(0, math.floor(cls.M * (1 - math.exp(-count / cls.M))) - 1)
+        while ones < cls.M and cls.M * math.log(cls.M / max(cls.M - ones, 1)) < count:
+            ones += 1
+        return ones
