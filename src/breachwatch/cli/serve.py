@@ -13,8 +13,7 @@ from .app import console, main, services_of, user_errors
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (each holds its own index mapping, cache and rate-limit buckets).")
 @click.option("--server", type=click.Choice(["uvicorn", "granian"]), default="uvicorn", show_default=True,
-              help="ASGI server: uvicorn keeps the p99 lowest at a steady 10,000 checks/s here, granian answers "
-                   "~10% more at saturation (bench/RESULTS.md).")
+              help="ASGI server: uvicorn answered more checks/s and kept the lower p99 here (bench/RESULTS.md).")
 @click.option("--dispatcher/--no-dispatcher", default=True, show_default=True,
               help="Also deliver pending notifications (one dispatcher in a child process of its own, never in a "
                    "process that answers HTTP).")
