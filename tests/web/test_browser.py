@@ -3,26 +3,18 @@ check a leaked and a clean number by typing and clicking, read the result, save 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from breachwatch.i18n import country_name
+from tests.support.browser import launched_chromium, require_chromium
 from tests.support.http import Server, running_server
 from tests.support.paths import ARTIFACTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
+require_chromium()
 
-if not CHROMIUM.exists():
-    if os.environ.get("BREACHWATCH_REQUIRE_SERVICES") == "1":
-        raise RuntimeError(f"{CHROMIUM} is missing and BREACHWATCH_REQUIRE_SERVICES=1 (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium')", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402 - only once chromium is known
+from playwright.sync_api import Browser, Page  # noqa: E402 - only once chromium is known
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +24,8 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with launched_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -19,21 +19,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from breachwatch.i18n import catalog_path, translator
+from tests.support.browser import launched_chromium, require_chromium
 from tests.support.http import Server, running_server
 from tests.support.notify import Mailbox, body_of, smtp_server
 from tests.support.page import SmsGateway, delivery_env
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-if not CHROMIUM.exists():
-    if os.environ.get("BREACHWATCH_REQUIRE_SERVICES") == "1":
-        raise RuntimeError(f"{CHROMIUM} is missing and BREACHWATCH_REQUIRE_SERVICES=1 (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium')", allow_module_level=True)
+require_chromium()
 
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402 - only once chromium is known
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 SCREENSHOTS = os.environ.get("BREACHWATCH_SCREENSHOTS")
 LOCALES = {"en": "en-EG", "ar": "ar-EG"}
@@ -50,10 +44,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with launched_chromium() as b:
         yield b
-        b.close()
 
 
 def _page(browser: Browser, lang: str, **options: Any) -> Page:
