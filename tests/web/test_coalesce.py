@@ -151,3 +151,17 @@ def test_uvicorn_over_the_coalescing_protocol_answers_on_one_keep_alive_connecti
             assert r.read() == b"one,two,three"
     finally:
         conn.close()
+
+
+def test_serve_runs_uvicorn_over_the_coalescing_protocol(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    import uvicorn
+
+    from breachwatch.config import load_config
+    from breachwatch.web.coalesce import CoalescingHttpToolsProtocol
+    from breachwatch.web.server import serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: seen.update(options, target=target))
+    monkeypatch.setenv("BREACHWATCH_HOME", str(tmp_path))  # serve sets it for its workers
+    serve(load_config(environ={}, home=tmp_path), "127.0.0.1", 8000, 2)
+    assert seen["http"] is CoalescingHttpToolsProtocol and seen["workers"] == 2 and seen["access_log"] is False

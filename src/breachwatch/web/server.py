@@ -9,6 +9,7 @@ so both servers' own proxy-header handling is off."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..config import Config
 from ..errors import ConfigError
@@ -36,8 +37,11 @@ def serve(config: Config, host: str, port: int, workers: int, server: str = "uvi
         return
     import uvicorn
 
-    from .coalesce import CoalescingHttpToolsProtocol  # one write per response (see web/coalesce.py)
-
+    http: Any
+    try:
+        from .coalesce import CoalescingHttpToolsProtocol  # one write per response (see web/coalesce.py)
+        http = CoalescingHttpToolsProtocol
+    except ImportError:  # uvicorn without httptools (not the project's own install): its own protocol
+        http = "auto"
     uvicorn.run(_TARGET, factory=True, host=host, port=port, workers=workers, access_log=False, ws="none",
-                lifespan="on", server_header=False, log_level="info", proxy_headers=False,
-                http=CoalescingHttpToolsProtocol)
+                lifespan="on", server_header=False, log_level="info", proxy_headers=False, http=http)
