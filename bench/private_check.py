@@ -186,7 +186,7 @@ async def _best_async(fn: Callable[[], Any], n: int, rounds: int = 5) -> float:
     return best
 
 
-def inprocess(home: Path, info: dict[str, Any], n: int = 400) -> dict[str, float]:
+def inprocess(home: Path, info: dict[str, Any], n: int = 400) -> dict[str, Any]:
     """µs of CPU per request through the ASGI app called directly (no sockets, one running event loop), and
     per bare operation."""
     saved = dict(os.environ)
@@ -238,8 +238,10 @@ def inprocess(home: Path, info: dict[str, Any], n: int = 400) -> dict[str, float
 
     sk = server_key(bytes.fromhex(SECRET)).sk
     blinded = bytes.fromhex(element)
-    out = {"scalar_mult_us": _best(lambda: pysodium.crypto_scalarmult_ristretto255(sk, blinded), n) * 1e6}
+    out: dict[str, Any] = {
+        "scalar_mult_us": _best(lambda: pysodium.crypto_scalarmult_ristretto255(sk, blinded), n) * 1e6}
     out.update(asyncio.run(measure()))
+    out["evaluate_1_steps_us"] = asyncio.run(_steps(lambda: call("POST", "/api/v1/private/evaluate", one), 10 * n))
     out["evaluate_1_beyond_scalar_mult_us"] = out["evaluate_1_us"] - out["scalar_mult_us"]
     out["evaluate_64_per_element_per_scalar_mult"] = out["evaluate_64_per_element_us"] / out["scalar_mult_us"]
     out["bucket_per_healthz"] = out["bucket_us"] / out["healthz_us"]
@@ -249,6 +251,60 @@ def inprocess(home: Path, info: dict[str, Any], n: int = 400) -> dict[str, float
     bad = {s: c for s, c in statuses.items() if s != 200}
     if bad:
         raise RuntimeError(f"unexpected answers {bad}")
+    return out
+
+
+async def _steps(request: Callable[[], Any], n: int) -> dict[str, float]:
+    """Where a one-element evaluate request spends its time (µs of wall time each, in process): the route's
+    collaborators timed one by one while `n` requests run, the rest (routing, Request, answer sent, metrics)
+    by difference."""
+    from breachwatch.private.server import PrivateIndex
+    from breachwatch.web import private_api
+    from breachwatch.web.context import AppContext
+
+    spent: dict[str, float] = dict.fromkeys(
+        ("key check", "body read", "parse", "charge (limits)", "guard observation", "multiplication", "answer"), 0.0)
+    targets = [(private_api, "authenticate", "key check"), (private_api, "read_json", "body read"),
+               (private_api, "_parse", "parse"), (AppContext, "charge", "charge (limits)"),
+               (AppContext, "observe_private", "guard observation"), (PrivateIndex, "evaluate_all", "multiplication"),
+               (private_api, "_encode", "answer")]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
+
+    def timed(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
+        if asyncio.iscoroutinefunction(fn):
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    spent[label] += time.perf_counter() - started
+            return timed_async
+
+        def timed_sync(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+        return timed_sync
+
+    for (owner, name, label), (_, _, fn) in zip(targets, saved, strict=True):
+        setattr(owner, name, timed(fn, label))
+    try:
+        for _ in range(n // 5):  # warm-up
+            await request()
+        for label in spent:
+            spent[label] = 0.0
+        started = time.perf_counter()
+        for _ in range(n):
+            await request()
+        total = time.perf_counter() - started
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+    out = {label: seconds / n * 1e6 for label, seconds in spent.items()}
+    out["routing, Request, sending, metrics"] = total / n * 1e6 - sum(out.values())
+    out["total"] = total / n * 1e6
     return out
 
 
