@@ -158,6 +158,9 @@ def test_bucket_downloads_are_identical_and_cacheable(server: dict[str, Any]) ->
     assert "immutable" not in second.headers["cache-control"]
     cached = httpx.get(url, headers={"if-none-match": first.headers["etag"]})
     assert cached.status_code == 304 and cached.content == b""
+    for listed in (f'"other", W/{first.headers["etag"]}', "*"):  # a list, a weak tag, or any current bucket
+        assert httpx.get(url, headers={"if-none-match": listed}).status_code == 304
+    assert httpx.get(url, headers={"if-none-match": '"other"'}).status_code == 200
     stale = httpx.get(url, params={"generation": "0" * 32})
     assert stale.status_code == 409 and stale.headers["content-type"] == "application/problem+json"
     for bad in ("abcd", "0ABCD", "2ffff", "zzzzz"):

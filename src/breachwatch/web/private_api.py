@@ -147,7 +147,8 @@ async def bucket(request: Request) -> Response:
     ctx.observe_bucket(request)
     etag = f'"{params.generation}"'
     caching = ((b"etag", etag.encode()), _IMMUTABLE if wanted is not None else _REVALIDATE)
-    if etag in (header(request.scope, b"if-none-match") or "").replace("W/", "").split(", "):
+    wanted_tags = (header(request.scope, b"if-none-match") or "").replace("W/", "").split(",")
+    if any(tag.strip() in (etag, "*") for tag in wanted_tags):  # RFC 9110: "*" matches any current bucket
         return EncodedResponse(b"", caching, 304)
     return EncodedResponse(served.bucket(number), (_BINARY_TYPE, *caching))
 
