@@ -132,7 +132,7 @@ DOCUMENT: dict[str, Any] = {
                 _UA, {"name": "domain", "in": "query", "schema": {"type": "string"}},
                 {"name": "isSpamList", "in": "query", "schema": {"type": "boolean"}}],
             "responses": {"200": {"description": "Breaches", "content": _json("Breach", array=True)},
-                          "403": _ERRORS_V3["403"]}}},
+                          "400": _err("isSpamList is neither true nor false"), "403": _ERRORS_V3["403"]}}},
         "/api/v3/breach/{name}": {"get": {
             "summary": "One breach by name", "parameters": [
                 {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}, _UA],
