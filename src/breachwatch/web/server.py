@@ -16,6 +16,7 @@ from ..errors import ConfigError
 
 SERVERS = ("uvicorn", "granian")
 _TARGET = "breachwatch.web:app_factory"
+_KILL_SECONDS = 10
 
 
 def serve(config: Config, host: str, port: int, workers: int, server: str = "uvicorn") -> None:
@@ -32,8 +33,11 @@ def serve(config: Config, host: str, port: int, workers: int, server: str = "uvi
             raise ConfigError("granian is not installed (pip install granian), or use --server uvicorn") from None
         # A single-threaded I/O runtime per worker: at a fixed 10,000 checks/s the default multi-threaded one
         # hands each request between more threads and its p99 was 15-60 ms (bench/RESULTS.md).
+        # A worker that has not stopped 10 s after being asked is killed: without a bound, one stuck worker kept
+        # `serve` from exiting after Ctrl-C (seen once on a loaded machine).
         Granian(_TARGET, address=host, port=port, interface=Interfaces.ASGI, workers=workers, factory=True,
-                runtime_mode=RuntimeModes.st, websockets=False, log_access=False).serve()
+                runtime_mode=RuntimeModes.st, websockets=False, log_access=False,
+                workers_kill_timeout=_KILL_SECONDS).serve()
         return
     import uvicorn
 
