@@ -61,34 +61,33 @@ class PrivateWatch:
                 self._fire(entity, state, "private-volume", now,
                            f"about {volume:,.0f} private-check evaluations within "
                            f"{t.private_volume_window / 3600:.0f}h (threshold {threshold:,})", alerts)
-        if client.key is not None:  # states: key, ip, subnet (ClientId.entities)
-            window = t.private_rotation_window
-            for (entity, state), partner, limit in zip(
-                    states, (client.ip, client.key, client.key),
-                    (t.private_addresses_per_key, t.private_keys_per_address, t.private_keys_per_address),
-                    strict=True):
-                if entity[0] == "key" and key_budget is not None:
-                    continue
-                partners = state.partners
-                partners.pop(partner, None)
-                partners[partner] = now
-                # Oldest first (a partner seen again moves to the end): expire from the front only.
-                while len(partners) > _MAX_PARTNERS or now - next(iter(partners.values())) > window:
-                    del partners[next(iter(partners))]
-                if len(partners) >= limit:
-                    self._rotated(entity, state, now, alerts)
+        if client.key is not None:
+            (key_entity, key_state), *addresses = states  # ClientId.entities: key, then ip and subnet
+            if key_budget is None:
+                self._rotation(key_entity, key_state, client.ip, "ip", now, t.private_addresses_per_key,
+                               "addresses", alerts)
+            for entity, state in addresses:
+                self._rotation(entity, state, client.key, "key", now, t.private_keys_per_address, "keys", alerts)
         return alerts
 
-    def _rotated(self, entity: Entity, state: _State, now: float, alerts: list[Alert]) -> None:
-        """Fire the rotation signal of an entity whose partners (addresses of a key, keys of an address or
-        subnet) reached the threshold."""
-        t = self.t
-        by_key = entity[0] == "key"
-        limit, what = (t.private_addresses_per_key, "addresses") if by_key else (t.private_keys_per_address, "keys")
-        others = () if by_key else tuple(("key", p) for p in state.partners)
-        self._fire(entity, state, "private-rotation", now,
-                   f"{len(state.partners)} {what} used for private-check evaluations within "
-                   f"{t.private_rotation_window / 3600:.0f}h (threshold {limit})", alerts, others)
+    def _rotation(self, entity: Entity, state: _State, partner: str, partner_scope: str, now: float, limit: int,
+                  what: str, alerts: list[Alert]) -> None:
+        window = self.t.private_rotation_window
+        partners = state.partners
+        partners.pop(partner, None)
+        partners[partner] = now
+        # Oldest first (a partner seen again moves to the end): expire from the front only.
+        while True:
+            first = next(iter(partners))
+            if now - partners[first] <= window and len(partners) <= _MAX_PARTNERS:
+                break
+            del partners[first]
+        if len(partners) >= limit:
+            others = tuple((partner_scope, p) for p in partners)
+            self._fire(entity, state, "private-rotation", now,
+                       f"{len(partners)} {what} used for private-check evaluations within "
+                       f"{window / 3600:.0f}h (threshold {limit})", alerts,
+                       others if partner_scope == "key" else ())
 
     def download(self, client: ClientId, now: float) -> list[Alert]:
         """Feed one bucket download by `client` (usually without a key: by address)."""

@@ -90,10 +90,12 @@ def validate_element(data: bytes) -> bytes:
 
 
 def _scalar_mult(scalar: bytes, element: bytes) -> bytes:
-    try:
-        return bytes(pysodium.crypto_scalarmult_ristretto255(scalar, element))
-    except ValueError:  # libsodium refuses a result equal to the identity
-        raise InvalidElementError("scalar multiplication gave the identity") from None
+    """scalar * element, libsodium called directly. libsodium decodes the element with the canonical check of
+    `crypto_core_ristretto255_is_valid_point` and refuses what fails it, or a product equal to the identity."""
+    product = ctypes.create_string_buffer(ELEMENT_BYTES)
+    if _SCALAR_MULT(product, scalar, element) != 0:
+        raise InvalidElementError("not a canonical ristretto255 encoding, or the product is the identity")
+    return product.raw
 
 
 @dataclass(frozen=True)
@@ -137,13 +139,9 @@ def blind(data: bytes, blind_scalar: bytes | None = None) -> tuple[bytes, bytes]
 def blind_evaluate(sk: bytes, blinded_element: bytes) -> bytes:
     """Server BlindEvaluate(skS, blindedElement), refusing an invalid element with InvalidElementError.
 
-    The element is decoded once: libsodium's scalar multiplication decodes it with the same canonical check
-    as `crypto_core_ristretto255_is_valid_point` and refuses what fails it (or gives the identity), and
-    `check_encoding` adds what libsodium 1.0.18 leaves out."""
-    product = ctypes.create_string_buffer(ELEMENT_BYTES)
-    if _SCALAR_MULT(product, sk, check_encoding(blinded_element)) != 0:
-        raise InvalidElementError("not a canonical ristretto255 encoding")
-    return product.raw
+    The element is decoded once, by the multiplication (`_scalar_mult`); `check_encoding` adds what libsodium
+    1.0.18 leaves out."""
+    return _scalar_mult(sk, check_encoding(blinded_element))
 
 
 def finalize(data: bytes, blind_scalar: bytes, evaluated_element: bytes) -> bytes:

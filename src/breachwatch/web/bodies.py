@@ -120,21 +120,12 @@ def _content_length(scope: Scope) -> int | None:
 
 def _bounded(receive: Receive, max_bytes: int, seconds: float, clock: Callable[[], float] | None) -> Receive:
     """`receive` that raises BodyTooLarge past `max_bytes` of body and BodyTimeout once `seconds` have passed
-    before the body was whole; after the body, messages (a disconnect) are passed on without a deadline.
-
-    A wait for the body is bounded by one timer that cancels the waiting task at the deadline (what
-    `asyncio.timeout` does, at half its cost: this runs for every request that reads a body)."""
+    before the body was whole; after the body, messages (a disconnect) are passed on without a deadline."""
     loop = asyncio.get_running_loop()
     now = clock or loop.time
     deadline = now() + seconds
     received = 0
     complete = False
-    expired = False
-
-    def expire(task: asyncio.Task[Any]) -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
 
     async def receive_bounded() -> Message:
         nonlocal received, complete
@@ -143,18 +134,11 @@ def _bounded(receive: Receive, max_bytes: int, seconds: float, clock: Callable[[
         remaining = deadline - now()
         if remaining <= 0:
             raise BodyTimeout(seconds)
-        task = asyncio.current_task()
-        assert task is not None
-        timer = loop.call_later(remaining, expire, task)
         try:
-            message = await receive()
-        except asyncio.CancelledError:
-            if not expired:
-                raise
-            task.uncancel()
+            async with asyncio.timeout(remaining):
+                message = await receive()
+        except TimeoutError:
             raise BodyTimeout(seconds) from None
-        finally:
-            timer.cancel()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > max_bytes:
@@ -169,14 +153,16 @@ def _bounded(receive: Receive, max_bytes: int, seconds: float, clock: Callable[[
 
 async def read_body(request: Request) -> bytes:
     """The whole request body (bounded by the route's limit and deadline through BodyGuard); raises
-    ClientDisconnect when the client goes away first. Kept on the request, as `Request.body()` keeps it."""
+    ClientDisconnect when the client goes away first. Kept on the request, as `Request.body()` keeps it.
+
+    The messages are read here rather than through `Request.body()`, whose async-generator stream cost the
+    private evaluation ~10 µs a request (bench/RESULTS.md)."""
     kept: bytes | None = getattr(request, "_body", None)
     if kept is not None:
         return kept
-    receive = request.receive
     chunks: list[bytes] = []
     while True:
-        message = await receive()
+        message = await request.receive()
         if message["type"] != "http.request":
             raise ClientDisconnect()
         chunks.append(message.get("body", b""))
